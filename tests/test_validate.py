@@ -1,4 +1,4 @@
-"""The validator: every rule reports the right message on the right line, and nothing else breaks."""
+"""The validator: each rule reports the right message on the right line; nothing else breaks."""
 
 from __future__ import annotations
 
@@ -201,7 +201,9 @@ class TestAiGlossaryCorpus:
         messages = [p.message for p in report.problems]
         shared = [m for m in messages if "alias 'supervised fine-tuning' is shared" in m]
         assert len(shared) == 2
-        assert any("term name 'function calling' is also an alias of tool-use" in m for m in messages)
+        assert any(
+            "term name 'function calling' is also an alias of tool-use" in m for m in messages
+        )
         unknown = {
             m.split("'")[1].casefold() for m in messages if m.endswith("is not in the glossary")
         }

@@ -1,21 +1,86 @@
-"""Small helpers shared by the CLI commands."""
+"""What the CLI commands share: where the glossary and the roles live, and loading them."""
 
 from __future__ import annotations
 
+import io
 import os
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot.cli import CommandError
+from bot.glossary.load import GlossaryFolderError, LoadedGlossary, load_glossary
+from bot.glossary.model import Term
+from bot.glossary.roles import RoleDirectory, RolesFileError, load_roles
 
-# The glossary shipped with the project: <repo>/terms beside the bot package.
+TERMS_DIR_ENV = "GLOSSARY_TERMS_DIR"
+ROLES_FILE_ENV = "GLOSSARY_ROLES_FILE"
 REPO_TERMS_DIR = Path(__file__).resolve().parents[2] / "terms"
 
 
 def terms_dir(arg: str | None) -> Path:
-    """The glossary folder to use: the argument, else GLOSSARY_TERMS_DIR, else the repo's terms/."""
-    chosen = Path(arg) if arg else Path(os.environ.get("GLOSSARY_TERMS_DIR") or REPO_TERMS_DIR)
-    if not chosen.exists():
-        raise CommandError(f"glossary folder {chosen} does not exist")
-    if not chosen.is_dir():
-        raise CommandError(f"{chosen} is not a folder")
-    return chosen
+    """The glossary folder: the argument, else $GLOSSARY_TERMS_DIR, else the repo's `terms/`.
+
+    Raises CommandError, naming where the folder came from, when it is not a folder.
+    """
+    if arg:
+        path, origin = Path(arg), ""
+    elif os.environ.get(TERMS_DIR_ENV):
+        path, origin = Path(os.environ[TERMS_DIR_ENV]), f" (from {TERMS_DIR_ENV})"
+    else:
+        path, origin = REPO_TERMS_DIR, " (the default)"
+    if not path.exists():
+        raise CommandError(f"glossary folder {path}{origin} does not exist")
+    if not path.is_dir():
+        raise CommandError(f"glossary folder {path}{origin} is not a folder")
+    return path
+
+
+def load_terms(folder: Path) -> LoadedGlossary:
+    """Every term file of a folder; a folder that cannot be read is a CommandError."""
+    try:
+        return load_glossary(folder)
+    except (GlossaryFolderError, OSError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def role_directory() -> RoleDirectory:
+    """The roles from $GLOSSARY_ROLES_FILE, else the defaults shipped with the bot."""
+    try:
+        return load_roles(os.environ.get(ROLES_FILE_ENV) or None)
+    except RolesFileError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def tolerate_unencodable_output() -> None:
+    """Print terms with characters the terminal cannot show as '?', instead of crashing."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
+
+
+class ExactNames:
+    """Exact look-up by name, slug or alias (casefolded, whitespace collapsed), names first.
+
+    A stand-in until the resolver's `Glossary` (resolve.py) lands: it offers the same
+    `find_by_name`, so `define` and `render` switch over by swapping this one class.
+    """
+
+    def __init__(self, terms: Iterable[Term]) -> None:
+        self._terms = tuple(terms)
+
+    def matches(self, query: str) -> list[Term]:
+        key = _key(query)
+        by_name = [t for t in self._terms if key in (_key(t.term), t.slug.casefold())]
+        if by_name:
+            return by_name
+        return [t for t in self._terms if key in {_key(alias) for alias in t.aliases}]
+
+    def find_by_name(self, name: str) -> Term | None:
+        """The one term with this exact name or alias; None when absent or ambiguous."""
+        found = self.matches(name)
+        return found[0] if len(found) == 1 else None
+
+
+def _key(text: str) -> str:
+    return " ".join(text.casefold().split())

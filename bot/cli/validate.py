@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from bot.cli._common import terms_dir
 from bot.cli import CommandError
+from bot.cli._common import terms_dir
 from bot.glossary.load import GlossaryFolderError, load_glossary
 from bot.glossary.validate import Report, validate_glossary
 
@@ -20,7 +20,9 @@ def register(subparsers: Any) -> None:
         description="Check every term file in a glossary folder. Exit 1 on any error "
         "(and on warnings with --strict), else 0.",
     )
-    parser.add_argument("dir", nargs="?", help="glossary folder (default: GLOSSARY_TERMS_DIR or terms/)")
+    parser.add_argument(
+        "dir", nargs="?", help="glossary folder (default: GLOSSARY_TERMS_DIR or terms/)"
+    )
     parser.add_argument("--strict", action="store_true", help="treat warnings as failures")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.set_defaults(run=run)

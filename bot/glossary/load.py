@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 MAX_FILE_BYTES = 256 * 1024
 TERM_SUFFIXES = (".yml", ".yaml")
 
-# A field's position: the path of keys and list indexes that reaches it, e.g. ("citations", 0, "url").
+# Where a field sits: the keys and list indexes that reach it, e.g. ("citations", 0, "url").
 FieldPath = tuple[str | int, ...]
 
 
@@ -56,9 +56,7 @@ class TermFile:
                 return found
         return Position(1, 1)
 
-    def problem(
-        self, where: FieldPath, severity: Severity, message: str, rule: str
-    ) -> Problem:
+    def problem(self, where: FieldPath, severity: Severity, message: str, rule: str) -> Problem:
         pos = self.position_of(where)
         return Problem(self.path, pos.line, pos.col, severity, message, rule)
 
@@ -92,9 +90,7 @@ def term_paths(root: Path) -> list[Path]:
         raise GlossaryFolderError(f"glossary folder {root} does not exist")
     if not root.is_dir():
         raise GlossaryFolderError(f"{root} is not a folder")
-    return sorted(
-        p for p in root.iterdir() if p.suffix in TERM_SUFFIXES and p.is_file()
-    )
+    return sorted(p for p in root.iterdir() if p.suffix in TERM_SUFFIXES and p.is_file())
 
 
 def load_glossary(root: str | Path) -> LoadedGlossary:
@@ -164,7 +160,9 @@ def _parse_yaml(text: str, result: TermFile) -> dict[str, Any] | None:
     try:
         node = loader.get_single_node()
         if node is None:
-            result.add((), Severity.ERROR, "file is empty; a term file is a mapping of fields", "empty")
+            result.add(
+                (), Severity.ERROR, "file is empty; a term file is a mapping of fields", "empty"
+            )
             return None
         if not isinstance(node, yaml.MappingNode):
             pos = _position(node)

@@ -92,8 +92,7 @@ def _definition_lengths(tf: TermFile, term: Term, today: date) -> Iterator[Probl
         yield tf.problem(
             ("long_def",),
             ERROR,
-            f"long_def has {long} words; it must have {LONG_DEF_MIN_WORDS} to "
-            f"{LONG_DEF_MAX_WORDS}",
+            f"long_def has {long} words; it must have {LONG_DEF_MIN_WORDS} to {LONG_DEF_MAX_WORDS}",
             "long-def-length",
         )
 
@@ -183,7 +182,9 @@ def _placeholders(tf: TermFile, term: Term, today: date) -> Iterator[Problem]:
             )
 
 
-def _text_fields(value: object, where: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _text_fields(
+    value: object, where: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if isinstance(value, str):
         yield where, value
     elif isinstance(value, dict):
@@ -224,9 +225,9 @@ def check_across_files(built: list[tuple[TermFile, Term]]) -> Iterator[Problem]:
         for index, alias in enumerate(dict.fromkeys(term.aliases)):
             aliases[name_key(alias)].append((tf, term, index))
 
-    for owners in names.values():
-        first_file = owners[0][0]
-        for tf, term in owners[1:]:
+    for same_name in names.values():
+        first_file = same_name[0][0]
+        for tf, term in same_name[1:]:
             yield tf.problem(
                 ("term",),
                 ERROR,
