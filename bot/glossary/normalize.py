@@ -16,7 +16,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Characters NFKC leaves alone but people paste from documents and phones.
 _CHAR_MAP = str.maketrans(
@@ -55,15 +57,17 @@ _SLACK_ANGLE = re.compile(r"<([^<>\n]*)>")
 _BARE_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _EMOJI = re.compile(r":[a-z0-9_+'-]+:", re.IGNORECASE)
 _MARKUP = re.compile(r"[*_~`]+")
+# Emoji and other pictographs typed as characters rather than :shortcodes:.
+_SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Cs", "Co"})
 _SPACES = re.compile(r"\s+")
 _EDGE_PUNCT = " \t\n\"'()[]{}<>.,;:!?¿¡|/\\-–—>*#"
 
 
-def clean(text: str) -> str:
+def clean(text: str, *, link_labels: bool = False) -> str:
     """Slack markup, entities and Unicode variants removed; case and words kept.
 
     Links are dropped, because a pasted link next to a term is context rather than the term,
-    unless nothing else is left, in which case their labels are the query.
+    unless `link_labels` asks for their labels or nothing else is left.
     """
     text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP)
     labels: list[str] = []
@@ -75,7 +79,7 @@ def clean(text: str) -> str:
         _, _, label = inner.partition("|")
         if label:
             labels.append(label)
-        return " "
+        return f" {label} " if link_labels else " "
 
     text = _SLACK_ANGLE.sub(replace, text)
     text = _plain(text)
@@ -90,6 +94,9 @@ def _plain(text: str) -> str:
     text = _BARE_URL.sub(" ", text)
     text = _EMOJI.sub(" ", text)
     text = _MARKUP.sub(" ", text)
+    text = "".join(
+        " " if unicodedata.category(c) in _SYMBOL_CATEGORIES or c == "\ufe0f" else c for c in text
+    )
     return _SPACES.sub(" ", text).strip(_EDGE_PUNCT)
 
 
@@ -98,6 +105,7 @@ def _plain(text: str) -> str:
 
 
 def _phrases(*words: str) -> re.Pattern[str]:
+    """One pattern for phrases at the start of a text, longer phrases tried first."""
     alternatives = "|".join(sorted(words, key=len, reverse=True))
     return re.compile(rf"^(?:{alternatives})(?:\b|(?<=\W))[\s,:;.!?-]*", re.IGNORECASE)
 
@@ -144,6 +152,14 @@ _LEADING = _phrases(
     r"definition(?: of| for)?",
     r"(?:the )?meaning of",
     r"what is meant by",
+    r"meant by",
+    r"exactly",
+    r"actually",
+    r"really",
+    r"even",
+    r"like (?:i'?m|im|i am) (?:5|five)",
+    r"teach (?:me|us)(?: about)?",
+    r"learn about",
     r"what do (?:you|we|they|people|folks|ppl) mean by",
     r"what does it mean (?:to|by)",
     r"eli5",
@@ -184,9 +200,10 @@ _LEADING = _phrases(
 # Courtesy and filler after a term.
 _TRAILING_COURTESY = re.compile(
     r"[\s,:;.!?-]*\b(?:please|pls|plz|thanks|thank you|thx|ty|tia|lol|again|exactly|"
-    r"actually|anyone|someone|anybody|folks|guys|y'?all|team|all|btw|here|"
+    r"actually|anyway|anyways|anyone|someone|anybody|folks|guys|y'?all|team|all|btw|here|"
     r"in (?:simple|plain|layman'?s?) (?:terms|english|words)|simply|for me|for us|"
-    r"for dummies|like (?:i'?m|im) (?:5|five)|eli5|quickly|briefly)$",
+    r"for dummies|like (?:i'?m|im) (?:5|five)|eli5|quickly|briefly|"
+    r"meaning|definition|defn|def|explained|explanation|means what|mean what)$",
     re.IGNORECASE,
 )
 
@@ -194,7 +211,7 @@ _TRAILING_COURTESY = re.compile(
 # opener was, so a term ending in one of these words is still found when asked plainly.
 _TRAILING_VERB = re.compile(
     r"[\s,:;.!?-]*\b(?:mean|means|meant|stand for|stands for|refer to|refers to|do|does|"
-    r"work|works|used for|use for|for|is|are|is about|about|is all about|all about|"
+    r"work|works|used for|for|is|are|is about|about|is all about|all about|"
     r"mean here|mean in practice)$",
     re.IGNORECASE,
 )
@@ -225,14 +242,34 @@ class Extraction:
 
 
 def extract(text: str) -> Extraction:
-    """The term inside a question such as "can someone explain the KV cache pls?"."""
-    cleaned = clean(text)
+    """The term inside a question such as "can someone explain the KV cache pls?".
+
+    When the words outside links are only a question ("what is <https://...|RAG>?"), the
+    link labels are the term; otherwise they are tried last.
+    """
+    plain = clean(text)
+    primary, filler_only = _strip_question(plain)
+    secondary: list[str] = []
+    labelled = clean(text, link_labels=True)
+    if labelled != plain:
+        secondary, _ = _strip_question(labelled)
+        if filler_only:
+            primary, secondary = secondary, primary
+    candidates = tuple(dict.fromkeys(s for s in primary + secondary if s))
+    return Extraction(text=primary[-1], candidates=candidates)
+
+
+def _strip_question(cleaned: str) -> tuple[list[str], bool]:
+    """The text at each step of stripping, and whether only question words were left."""
     steps = [cleaned]
     current = cleaned
-    asked = False
+    asked = filler_only = False
     for _ in range(12):
         stripped = _LEADING.sub("", current, count=1).strip(_EDGE_PUNCT)
-        if stripped == current or not stripped:
+        if stripped == current:
+            break
+        if not stripped:
+            filler_only = True
             break
         asked = True
         current = stripped
@@ -245,8 +282,7 @@ def extract(text: str) -> Extraction:
         current = _strip_repeatedly(current, _TRAILING_VERB)
         current = _strip_repeatedly(current, _TRAILING_COURTESY)
         steps.append(current)
-    candidates = tuple(dict.fromkeys(s for s in steps if s))
-    return Extraction(text=candidates[-1] if candidates else "", candidates=candidates)
+    return steps, filler_only
 
 
 def _strip_repeatedly(text: str, pattern: re.Pattern[str]) -> str:
@@ -262,7 +298,7 @@ def _strip_repeatedly(text: str, pattern: re.Pattern[str]) -> str:
 # Tokens and keys
 
 _TOKEN = re.compile(r"[^\W_]+(?:&[^\W_]+)*|&")
-_POSSESSIVE = re.compile(r"(?<=\w)'s\b|(?<=s)'(?=\s|$)")
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b|(?<=s)'(?=\s|$)", re.IGNORECASE)
 _APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
 
 # Plurals the suffix rules would get wrong.
@@ -283,33 +319,43 @@ _VOWELS = frozenset("aeiouy")
 _DOUBLE_END = re.compile(r"([b-df-hj-np-tv-z])\1$")
 
 
-def words(text: str) -> list[str]:
+def words(text: str, *, keep_case: bool = False) -> list[str]:
     """Lower-case words without accents, possessives or apostrophes; hyphens split words."""
-    text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP).casefold()
-    text = "".join(
-        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-    )
+    if not keep_case:
+        text = text.casefold()
+    if not text.isascii():  # ASCII, the common case, has nothing to fold
+        text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP)
+        text = "".join(
+            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+        )
     text = _POSSESSIVE.sub("", text)
     text = _APOSTROPHE.sub("", text)
     return ["and" if w == "&" else w for w in _TOKEN.findall(text)]
 
 
+@lru_cache(maxsize=1 << 16)  # a glossary repeats its words; so do the people asking
 def light(word: str) -> str:
-    """A word without its plural and final e: `policies` -> `policy`, `caches` -> `cach`."""
+    """A word without its plural and final e: `policies` -> `policy`, `caches` -> `cach`.
+
+    Endings come off until none is left, so a singular that ends in s meets its plural
+    (`bias` and `biases` both become `bia`): keys need to agree, not to be English.
+    """
     if word in _IRREGULAR:
         return _IRREGULAR[word]
-    if len(word) <= 3 or not word.isalpha():
+    if not word.isalpha():
         return word
     word = word.replace("isation", "ization")
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("s") and not word.endswith(_KEEP_S):
-        word = word[:-1]
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
+    while len(word) > 3:
+        if word.endswith("ies") and len(word) > 4:
+            word = word[:-3] + "y"
+        elif word.endswith("e") or (word.endswith("s") and not word.endswith(_KEEP_S)):
+            word = word[:-1]
+        else:
+            break
     return word
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A word reduced further, so derived forms meet: `modeling` -> `model`, `tuned` -> `tun`."""
     word = light(word)
@@ -325,6 +371,12 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(rest) >= shortest and has_vowel(rest):
             word = rest
             break
+    # hallucination, hallucinate, hallucinated: -ation and -ate meet on a long enough rest.
+    for suffix in ("ation", "at"):
+        rest = word[: -len(suffix)]
+        if word.endswith(suffix) and len(rest) >= 5:
+            word = rest
+            break
     return _DOUBLE_END.sub(r"\1", word)
 
 
@@ -338,9 +390,9 @@ def stem_key(text: str) -> str:
     return " ".join(stem(w) for w in words(text))
 
 
-def compact_keys(text: str) -> tuple[str, str]:
-    """Light and stem keys of the text written as one word: `fine-tuning` = `finetuning`."""
-    joined = "".join(words(text))
+def compact_keys(tokens: Sequence[str]) -> tuple[str, str]:
+    """Light and stem keys of words written as one: `fine-tuning` = `finetuning`."""
+    joined = "".join(tokens)
     return light(joined), stem(joined)
 
 

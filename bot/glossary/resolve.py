@@ -1,0 +1,841 @@
+"""The glossary index and the lookup policy: the right term for what people type, or none.
+
+A wrong definition given confidently is worse than "not found", so the policy is a ladder
+from certain to plausible that stops at the first rung that holds:
+
+1. Exact keys: the name, the slug, declared aliases, and acronyms derived from multi-word
+   names and aliases (RLHF, MoE, T&S), compared after normalisation (case, punctuation,
+   hyphens, plurals). Precedence: a term's own name > a declared alias > a derived acronym.
+   A key that several terms share at its best level is *ambiguous*, never a guess.
+2. The same keys written as one word (`finetuning`), then compared as stems (`reward
+   modeling`); a stem match is reported as fuzzy ("showing results for ...").
+3. Parts that stand for a whole name: the leading compound of a name (`top-p` of "top-p
+   sampling", CoT of "chain-of-thought prompting") and name words that the term's own text
+   writes in capitals (AUC of "roc auc").
+4. Rewritten queries: a domain word dropped (`explainable AI`, `LLM evaluation`), a known
+   acronym spelt out inside a phrase (`DP budget`), a long acronym with one letter more
+   than a derived one (`DDPM` for "denoising diffusion model").
+5. Typos, word by word: each word of the query must line up with the word of a key in the
+   same position, within edits that grow with word length (none for words of three letters
+   or fewer, so acronyms are never guessed; the first letter must match), or as a visible
+   abbreviation (`ctx`). A match answers only when no other term is as close.
+
+What reaches none of these is "suggest" (similar names, terms sharing a name word) or
+"not_found". Exact lookups are dictionary hits; typo candidates come from buckets keyed by
+word count and first letters, so their cost stays small as the glossary grows.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Generic, Literal, TypeVar
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from bot.glossary.load import LoadedGlossary, load_glossary
+from bot.glossary.model import Term
+from bot.glossary.normalize import (
+    DOMAIN_QUALIFIERS,
+    clean,
+    compact_keys,
+    extract,
+    has_vowel,
+    light,
+    light_key,
+    stem,
+    words,
+)
+
+__all__ = [
+    "RESERVED_ACRONYMS",
+    "Glossary",
+    "Resolution",
+    "ResolutionStatus",
+    "derived_acronyms",
+]
+
+ResolutionStatus = Literal["found", "fuzzy", "ambiguous", "suggest", "not_found"]
+
+MAX_QUERY_CHARS = 500  # longer input is a pasted message, not a term
+MAX_FUZZY_WORDS = 8
+MAX_SUGGESTIONS = 5
+SUGGEST_SIMILARITY = 75  # fuzz.ratio a name needs to be offered as "did you mean"
+
+
+def _word_set(text: str) -> frozenset[str]:
+    """A set of words written as running text, which reads better than a column of strings."""
+    return frozenset(text.split())
+
+
+# Words that carry no meaning of their own in names and questions.
+STOP_WORDS = _word_set(
+    "a an and are as at be by for from how in into is it of on or over the this that to "
+    "via vs what when where which who why with"
+)
+
+# Acronyms whose meaning is settled in tech writing. Initials that happen to spell one are a
+# guess that would answer the wrong question ("data lineage" is not what DL means); a term
+# that really goes by one of these says so with a declared alias, which is still honoured.
+RESERVED_ACRONYMS = _word_set(
+    "ai ml dl rl nn lm llm nlp cv pr ci cd qa ui ux hr it os db id ip api sdk gpu cpu "
+    "tpu pm ds de sre ops faq roi kpi okr sla etl sql eta pii phi sso iam"
+)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a query resolved to. `term` is set only for found and fuzzy."""
+
+    query: str
+    text: str
+    status: ResolutionStatus
+    term: Term | None = None
+    candidates: tuple[Term, ...] = ()
+    matched: str = ""
+
+    @property
+    def slug(self) -> str | None:
+        return self.term.slug if self.term is not None else None
+
+
+class Level(IntEnum):
+    """How a key names a term; the lower level wins when terms share a key."""
+
+    NAME = 0
+    ALIAS = 1
+    ACRONYM = 2
+    PART = 3
+
+
+_T = TypeVar("_T")
+_STRONG = (Level.NAME, Level.ALIAS, Level.ACRONYM)
+_NAMES = (Level.NAME, Level.ALIAS)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    slug: str
+    level: Level
+    display: str  # the name, alias or acronym as a person reads it
+
+
+@dataclass(frozen=True)
+class _FuzzyKey:
+    lights: tuple[str, ...]
+    stems: tuple[str, ...]
+    entry: _Entry
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """One lookup's outcome: one term, or several sharing the key."""
+
+    entries: tuple[_Entry, ...]
+    approximate: bool  # matched only after stemming or rewriting: shown as fuzzy
+
+    @property
+    def slugs(self) -> list[str]:
+        return list(dict.fromkeys(e.slug for e in self.entries))
+
+
+@dataclass
+class _Index:
+    """Keys to entries at one strength of normalisation; one entry per term and key."""
+
+    keys: dict[str, list[_Entry]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, key: str, entry: _Entry) -> None:
+        if not key:
+            return
+        bucket = self.keys[key]
+        for i, present in enumerate(bucket):
+            if present.slug == entry.slug:
+                if entry.level < present.level:
+                    bucket[i] = entry
+                return
+        bucket.append(entry)
+
+    def best(self, key: str, levels: tuple[Level, ...]) -> tuple[_Entry, ...]:
+        """The entries at the strongest of `levels` that the key has."""
+        found = [e for e in self.keys.get(key, ()) if e.level in levels]
+        if not found:
+            return ()
+        top = min(e.level for e in found)
+        return tuple(e for e in found if e.level == top)
+
+
+class _Choices(Generic[_T]):
+    """Strings grouped for rapidfuzz: each string once, with what it stands for."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, list[_T]] = defaultdict(list)
+        self.strings: list[str] = []
+
+    def add(self, string: str, item: _T) -> None:
+        self._items[string].append(item)
+
+    def freeze(self) -> None:
+        self.strings = list(self._items)
+
+    def __getitem__(self, string: str) -> list[_T]:
+        return self._items[string]
+
+
+class Glossary:
+    """Every term, indexed for resolving queries, searching and browsing."""
+
+    def __init__(self, terms: Iterable[Term]) -> None:
+        unique: dict[str, Term] = {}
+        for term in terms:
+            unique.setdefault(term.slug, term)
+        ordered = sorted(unique.values(), key=lambda t: (t.term.casefold(), t.slug))
+        self._terms: dict[str, Term] = {t.slug: t for t in ordered}
+        self.terms: Mapping[str, Term] = MappingProxyType(self._terms)
+        self._positions = {slug: i for i, slug in enumerate(self._terms)}
+        self._name_keys = {t.slug: light_key(t.term) for t in ordered}
+
+        self._light = _Index()
+        self._compact = _Index()
+        self._stem = _Index()
+        self._stem_compact = _Index()
+        # Typo candidates: keys of several words by (word count, first letters); one-word
+        # keys and keys written as one word by first letter, for rapidfuzz to scan.
+        self._phrases: dict[tuple[int, str], _Choices[_FuzzyKey]] = defaultdict(_Choices)
+        self._by_word: dict[tuple[int, int, str], list[_FuzzyKey]] = defaultdict(list)
+        self._single: dict[str, _Choices[_FuzzyKey]] = defaultdict(_Choices)
+        self._compacts: dict[tuple[str, int], _Choices[_Entry]] = defaultdict(_Choices)
+        self._names_by_letter: dict[str, _Choices[str]] = defaultdict(_Choices)
+        self._name_words: dict[str, set[str]] = defaultdict(set)
+        self._max_key_words = 1
+        self._search = _SearchIndex()
+        for term in ordered:
+            self._index_term(term)
+            self._search.add(term)
+        for group in (self._phrases, self._single, self._compacts, self._names_by_letter):
+            for choices in group.values():
+                choices.freeze()
+        self._search.freeze()
+
+    @classmethod
+    def from_folder(cls, path: str | Path) -> tuple[Glossary, LoadedGlossary]:
+        """Load a folder of term files; files that fail to load are left out of the index."""
+        loaded = load_glossary(path)
+        return cls(loaded.terms), loaded
+
+    # -- indexing ------------------------------------------------------------------------------
+
+    def _index_term(self, term: Term) -> None:
+        slug = term.slug
+        self._add_name(slug, term.term, Level.NAME)
+        self._add_name(slug, slug.replace("-", " "), Level.NAME, display=term.term)
+        for alias in term.aliases:
+            self._add_name(slug, alias, Level.ALIAS)
+        for text in (term.term, *term.aliases):
+            for acronym in derived_acronyms(text):
+                # Two letters from an alias are too weak a signal: "risk log" is not RL.
+                if acronym in RESERVED_ACRONYMS or (len(acronym) <= 2 and text is not term.term):
+                    continue
+                self._light.add(acronym, _Entry(slug, Level.ACRONYM, acronym.upper()))
+        part = _Entry(slug, Level.PART, term.term)
+        for text in name_parts(term):
+            self._light.add(light_key(text), part)
+            self._stem.add(_stem_text(text), part)
+        for acronym in compound_acronyms(term.term):
+            if acronym not in RESERVED_ACRONYMS:
+                self._light.add(acronym, part)
+
+    def _add_name(self, slug: str, text: str, level: Level, display: str = "") -> None:
+        tokens = words(text)
+        if not tokens:
+            return
+        entry = _Entry(slug, level, display or text)
+        lights = tuple(light(w) for w in tokens)
+        stems = tuple(stem(w) for w in tokens)
+        light_form = " ".join(lights)
+        compact_light, compact_stem = compact_keys(tokens)
+        self._light.add(light_form, entry)
+        self._compact.add(compact_light, entry)
+        self._stem.add(" ".join(stems), entry)
+        self._stem_compact.add(compact_stem, entry)
+
+        key = _FuzzyKey(lights, stems, entry)
+        if len(stems) == 1:
+            for form in {lights[0], stems[0]}:
+                self._single[form[0]].add(form, key)
+        else:
+            phrases = self._phrases[(len(stems), _initials(stems))]
+            for form in {"".join(lights), "".join(stems)}:
+                phrases.add(form, key)
+            for position, word in enumerate(stems):
+                self._by_word[(len(stems), position, word)].append(key)
+        for compact in {compact_light, compact_stem}:
+            if len(compact) >= _COMPACT_MIN:
+                self._compacts[(compact[0], len(compact))].add(compact, entry)
+        self._names_by_letter[light_form[0]].add(light_form, slug)
+        self._max_key_words = max(self._max_key_words, len(stems))
+        for word in stems:
+            if word not in STOP_WORDS and word not in DOMAIN_QUALIFIERS:
+                self._name_words[word].add(slug)
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def get(self, slug: str) -> Term | None:
+        return self._terms.get(slug)
+
+    def find_by_name(self, name: str) -> Term | None:
+        """The one term with exactly this (normalised) name, alias or slug, else None."""
+        tokens = words(name)
+        keys = (" ".join(light(w) for w in tokens), compact_keys(tokens)[0])
+        for index, key in zip((self._light, self._compact), keys, strict=True):
+            slugs = {e.slug for e in index.best(key, _NAMES)}
+            if slugs:
+                return self._terms[slugs.pop()] if len(slugs) == 1 else None
+        return None
+
+    def resolve(self, query: str) -> Resolution:
+        """Find the term a query asks about, following the policy in the module docstring."""
+        query_text = query[:MAX_QUERY_CHARS]
+        if _PLAIN.fullmatch(query_text):  # the common case: a bare name, one dictionary hit
+            entries = self._light.best(light_key(query_text), _STRONG)
+            if entries:
+                return self._answer(query, query_text.strip(), _Hit(entries, approximate=False))
+
+        extraction = extract(query_text)
+        text = extraction.text
+        if not words(text):
+            return Resolution(query=query, text=text, status="not_found")
+        for candidate in extraction.candidates:
+            hit = self._exact(candidate)
+            if hit is not None:
+                return self._answer(query, candidate, hit)
+        for rewrite in (self._drop_qualifiers, self._expand_acronyms, self._acronym_plus_one):
+            hit = rewrite(text)
+            if hit is not None:
+                return self._answer(query, text, hit)
+
+        ranked = self._typos(text)
+        if ranked and _confident(ranked):
+            return self._answer(query, text, _Hit((ranked[0][1],), approximate=True))
+        near = [entry.slug for _, entry in ranked]
+        slugs = list(dict.fromkeys([*near, *self._suggestions(text)]))[:MAX_SUGGESTIONS]
+        return Resolution(
+            query=query,
+            text=text,
+            status="suggest" if slugs else "not_found",
+            candidates=tuple(self._terms[s] for s in slugs),
+        )
+
+    def _exact(self, text: str) -> _Hit | None:
+        """A key as typed: light, then as one word, then as stems; parts of names last."""
+        tokens = words(text)
+        light_form = " ".join(light(w) for w in tokens)
+        stem_form = " ".join(stem(w) for w in tokens)
+        compact_light, compact_stem = compact_keys(tokens)
+        for index, key, approximate in (
+            (self._light, light_form, False),
+            (self._compact, compact_light, False),
+            (self._stem, stem_form, True),
+            (self._stem_compact, compact_stem, True),
+        ):
+            entries = index.best(key, _STRONG)
+            if entries:
+                return _Hit(entries, approximate)
+        for index, key in ((self._light, light_form), (self._stem, stem_form)):
+            entries = index.best(key, (Level.PART,))
+            if entries:
+                return _Hit(entries, approximate=True)
+        return None
+
+    def _answer(self, query: str, text: str, hit: _Hit) -> Resolution:
+        slugs = hit.slugs
+        if len(slugs) > 1:
+            return Resolution(
+                query=query,
+                text=text,
+                status="ambiguous",
+                candidates=tuple(self._terms[s] for s in sorted(slugs, key=self._order)),
+            )
+        entry = hit.entries[0]
+        return Resolution(
+            query=query,
+            text=text,
+            status="fuzzy" if hit.approximate else "found",
+            term=self._terms[entry.slug],
+            matched=entry.display,
+        )
+
+    def _order(self, slug: str) -> int:
+        return self._positions[slug]
+
+    # -- rewrites ------------------------------------------------------------------------------
+
+    def _drop_qualifiers(self, text: str) -> _Hit | None:
+        """`explainable AI` -> `explainable`: a domain word around a term is not part of it."""
+        tokens = words(text)
+        start, end = 0, len(tokens)
+        while start < end and light(tokens[start]) in DOMAIN_QUALIFIERS:
+            start += 1
+        while end > start and light(tokens[end - 1]) in DOMAIN_QUALIFIERS:
+            end -= 1
+        if (start, end) == (0, len(tokens)) or start >= end:
+            return None
+        hit = self._exact(" ".join(tokens[start:end]))
+        return _Hit(hit.entries, approximate=True) if hit is not None else None
+
+    def _expand_acronyms(self, text: str) -> _Hit | None:
+        """`DP budget` -> `differential privacy budget`, when DP names exactly one term."""
+        tokens = words(text)
+        if not 2 <= len(tokens) <= 6:
+            return None
+        for i, token in enumerate(tokens):
+            if len(token) > 5:
+                continue
+            slugs = {e.slug for e in self._light.best(light(token), _STRONG)}
+            if len(slugs) != 1:
+                continue
+            term = self._terms[slugs.pop()]
+            for spelled in (term.term, *term.aliases):
+                if len(words(spelled)) < 2:
+                    continue
+                hit = self._exact(" ".join([*tokens[:i], spelled, *tokens[i + 1 :]]))
+                if hit is not None and all(e.level in _NAMES for e in hit.entries):
+                    return _Hit(hit.entries, approximate=True)
+        return None
+
+    def _acronym_plus_one(self, text: str) -> _Hit | None:
+        """`DDPM` -> the one term with a derived acronym DDM: one inner letter more.
+
+        Only for an acronym typed as one (two capitals, or no vowels) of 4 to 6 letters,
+        against derived acronyms of three letters or more that share its first letter.
+        """
+        raw = text.strip()
+        if not re.fullmatch(r"[A-Za-z]{4,6}", raw):
+            return None
+        if sum(c.isupper() for c in raw) < 2 and has_vowel(raw.lower()):
+            return None
+        query = raw.lower()
+        slugs: set[str] = set()
+        for i in range(1, len(query)):
+            shorter = query[:i] + query[i + 1 :]
+            slugs.update(e.slug for e in self._light.best(shorter, (Level.ACRONYM,)))
+        if len(slugs) != 1:
+            return None
+        slug = slugs.pop()
+        return _Hit((_Entry(slug, Level.ACRONYM, self._terms[slug].term),), approximate=True)
+
+    # -- typos ---------------------------------------------------------------------------------
+
+    def _typos(self, text: str) -> list[tuple[float, _Entry]]:
+        """Keys within a few edits (or abbreviations) of the query, best first, one per term."""
+        typed = words(text)
+        if not typed or len(typed) > MAX_FUZZY_WORDS:
+            return []
+        lights = tuple(light(w) for w in typed)
+        stems = tuple(stem(w) for w in typed)
+        costs: dict[str, tuple[float, _Entry]] = {}
+        for key in self._typo_candidates(lights, stems):
+            cost = _alignment_cost(lights, stems, key)
+            if cost is not None:
+                _keep_cheapest(costs, cost, key.entry)
+        if not costs:
+            for compact in {"".join(lights), "".join(stems)}:
+                for cost, entry in self._compact_typos(compact):
+                    _keep_cheapest(costs, cost, entry)
+        return sorted(costs.values(), key=lambda pair: (pair[0], self._order(pair[1].slug)))
+
+    def _typo_candidates(
+        self, lights: tuple[str, ...], stems: tuple[str, ...]
+    ) -> Iterator[_FuzzyKey]:
+        """Keys worth aligning: near the query as one string, or sharing its rarest word.
+
+        Both filters are cheap and let through every key the alignment could accept (the
+        distance of the joined words is at most the sum of the words' distances).
+        """
+        if len(stems) > 1:
+            yield from self._phrase_candidates(lights, stems)
+            return
+        word = stems[0]
+        if not _allowed_edits(len(word)):
+            return
+        for letter in dict.fromkeys(word[:2]):  # the second too: a swap of the first two
+            choices = self._single.get(letter)
+            if choices is None:
+                continue
+            for form in {lights[0], stems[0]}:
+                for string, _, _ in process.extract(
+                    form, choices.strings, scorer=OSA.distance, score_cutoff=2, limit=None
+                ):
+                    yield from choices[string]
+
+    def _phrase_candidates(
+        self, lights: tuple[str, ...], stems: tuple[str, ...]
+    ) -> Iterator[_FuzzyKey]:
+        budget = sum(_allowed_edits(len(w)) for w in stems)
+        if budget:
+            joined = {"".join(lights), "".join(stems)}
+            for initials in _initial_variants(stems):
+                choices = self._phrases.get((len(stems), initials))
+                if choices is None:
+                    continue
+                for form in joined:
+                    for string, _, _ in process.extract(
+                        form, choices.strings, scorer=OSA.distance, score_cutoff=budget, limit=None
+                    ):
+                        yield from choices[string]
+        # An abbreviation needs an exact word beside it: the keys sharing the rarest one.
+        postings = [self._by_word.get((len(stems), i, w), []) for i, w in enumerate(stems)]
+        shared = [p for p in postings if p]
+        if shared:
+            yield from min(shared, key=len)
+
+    def _compact_typos(self, query: str) -> Iterator[tuple[float, _Entry]]:
+        """Typos across word boundaries (`kvcahce`), on keys written as one word."""
+        if len(query) < _COMPACT_MIN:
+            return
+        allowed = 2 if len(query) >= 14 else 1
+        for length in range(len(query) - allowed, len(query) + allowed + 1):
+            choices = self._compacts.get((query[0], length))
+            if choices is None:
+                continue
+            for string, distance, _ in process.extract(
+                query, choices.strings, scorer=OSA.distance, score_cutoff=allowed, limit=None
+            ):
+                for entry in choices[string]:
+                    if entry.level in _NAMES:
+                        yield float(distance), entry
+
+    # -- suggestions ---------------------------------------------------------------------------
+
+    def _suggestions(self, text: str) -> list[str]:
+        """Terms worth offering when nothing matched: similar names, then shared name words."""
+        key = light_key(text)
+        found: list[str] = []
+        choices = self._names_by_letter.get(key[:1])
+        if choices is not None:
+            for string, _, _ in process.extract(
+                key,
+                choices.strings,
+                scorer=fuzz.ratio,
+                score_cutoff=SUGGEST_SIMILARITY,
+                limit=MAX_SUGGESTIONS,
+            ):
+                found.extend(choices[string])
+        shared: dict[str, float] = defaultdict(float)
+        for word in {stem(w) for w in words(text)} - STOP_WORDS - DOMAIN_QUALIFIERS:
+            slugs = self._name_words.get(word, ())
+            weight = math.log(1 + len(self._terms) / max(len(slugs), 1))
+            for slug in slugs:
+                shared[slug] += weight
+        best = heapq.nsmallest(
+            MAX_SUGGESTIONS * 4, shared, key=lambda s: (-shared[s], self._order(s))
+        )
+        found.extend(sorted(best, key=lambda s: (-shared[s], -fuzz.ratio(key, self._name_keys[s]))))
+        return list(dict.fromkeys(found))[:MAX_SUGGESTIONS]
+
+    # -- search and browse ---------------------------------------------------------------------
+
+    def search(self, text: str, limit: int = 10) -> list[Term]:
+        """Terms ranked by how well their name, aliases, categories and definitions match.
+
+        A query that is exactly a name or alias puts that term first.
+        """
+        phrase = light_key(clean(text))
+        exact = [e.slug for e in self._light.best(phrase, _NAMES)] if phrase else []
+        order = list(dict.fromkeys([*exact, *self._search.rank(text)]))
+        return [self._terms[s] for s in order[: max(limit, 0)]]
+
+    def list_terms(
+        self,
+        *,
+        category: str | None = None,
+        role: str | None = None,
+        status: str | None = None,
+    ) -> list[Term]:
+        """Terms in name order, filtered by category (any case or spacing), role and status."""
+        wanted = _category_key(category) if category else None
+        wanted_status = str(status).lower() if status else None
+        return [
+            term
+            for term in self._terms.values()
+            if (wanted is None or wanted in {_category_key(c) for c in term.categories})
+            and (role is None or role in term.roles)
+            and (wanted_status is None or term.status.value == wanted_status)
+        ]
+
+    def categories(self) -> list[str]:
+        """Every category once, as first written, in alphabetical order."""
+        seen: dict[str, str] = {}
+        for term in self._terms.values():
+            for category in term.categories:
+                seen.setdefault(_category_key(category), category)
+        return sorted(seen.values(), key=str.casefold)
+
+    def mentions(self, text: str) -> list[Term]:
+        """Terms a message names, in order of first appearance, each once.
+
+        The longest name wins (`kv cache` rather than `cache`). Acronyms and keys of four
+        letters or fewer count only when written with a capital, so "rm -rf" is not the
+        reward model.
+        """
+        typed = words(clean(text), keep_case=True)
+        keys = [light(w.casefold()) for w in typed]
+        found: list[str] = []
+        i = 0
+        while i < len(keys):
+            for size in range(min(self._max_key_words, len(keys) - i), 0, -1):
+                slugs = self._mention_at(" ".join(keys[i : i + size]), typed[i : i + size])
+                if slugs:
+                    if len(slugs) == 1:  # a shared key names no term, but its words are used
+                        found.append(slugs.pop())
+                    i += size
+                    break
+            else:
+                i += 1
+        return [self._terms[s] for s in dict.fromkeys(found)]
+
+    def _mention_at(self, key: str, typed: list[str]) -> set[str]:
+        """The terms a span of words names (several if it is shared), else none."""
+        entries = self._light.best(key, _STRONG)
+        if not entries and len(typed) == 1:
+            entries = self._compact.best(key, _NAMES)
+        if not entries:
+            return set()
+        capitalised = any(c.isupper() for w in typed for c in w)
+        if (entries[0].level is Level.ACRONYM or len(key) <= 4) and not capitalised:
+            return set()
+        return {e.slug for e in entries}
+
+
+# -- key derivation ----------------------------------------------------------------------------
+
+_COMPACT_MIN = 6
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 '&/.-]*")
+
+
+def _stem_text(text: str) -> str:
+    return " ".join(stem(w) for w in words(text))
+
+
+def _category_key(category: str) -> str:
+    return " ".join(words(category))
+
+
+def _initials(stems: tuple[str, ...]) -> str:
+    return "".join(w[0] for w in stems)
+
+
+def _initial_variants(stems: tuple[str, ...]) -> Iterator[str]:
+    """First letters of the words, also with a word's first two letters swapped (a typo)."""
+    options = [
+        (w[0], w[1]) if len(w) >= 4 and w[1] != w[0] and w[1].isalpha() else (w[0],) for w in stems
+    ]
+    yield from itertools.islice(map("".join, itertools.product(*options)), 64)
+
+
+def _allowed_edits(length: int) -> int:
+    """Typos a word of this length may carry: none up to 3 letters, 1 up to 9, then 2."""
+    if length <= 3:
+        return 0
+    return 1 if length < 10 else 2
+
+
+_NO_MATCH = 99
+
+
+def _typo_distance(typed: str, known: str) -> int:
+    """Edits between two words if within what their length allows, else _NO_MATCH.
+
+    Typos rarely touch the first letter, so it must match (or swap with the second).
+    """
+    allowed = _allowed_edits(min(len(typed), len(known)))
+    if not allowed or not (typed[0] == known[0] or typed[:2] == known[1::-1]):
+        return _NO_MATCH
+    distance: int = OSA.distance(typed, known, score_cutoff=allowed)
+    return distance if distance <= allowed else _NO_MATCH
+
+
+def _alignment_cost(
+    lights: tuple[str, ...], stems: tuple[str, ...], key: _FuzzyKey
+) -> float | None:
+    """Edits that line the query's words up with a key's, or None if a word is foreign.
+
+    Words are equal when their stems are. A typo is measured on the lightly normalised words
+    as well as on the stems, since a misspelt word may keep the suffix its stem would lose.
+    One abbreviated word is allowed, next to at least one exact word.
+    """
+    if len(stems) != len(key.stems):
+        return None
+    cost = 0.0
+    exact = abbreviations = 0
+    for typed, known, typed_light, known_light in zip(
+        stems, key.stems, lights, key.lights, strict=True
+    ):
+        if typed == known:
+            exact += 1
+            continue
+        distance = min(_typo_distance(typed, known), _typo_distance(typed_light, known_light))
+        if distance < _NO_MATCH:
+            cost += distance
+        elif _is_abbreviation(typed, known):
+            abbreviations += 1
+            cost += 1.5
+        else:
+            return None
+    if abbreviations and (abbreviations > 1 or exact == 0):
+        return None
+    return cost
+
+
+def _is_abbreviation(short: str, word: str) -> bool:
+    """`ctx` for context, `eval` for evaluation: a shortening people write on purpose.
+
+    A truncation of the word, or its first letter followed by consonants of the word in
+    order, so that a real word ("set") is not read as an abbreviation of another ("sentiment").
+    """
+    if not 2 <= len(short) <= len(word) - 2 or short[0] != word[0] or not short.isalnum():
+        return False
+    if word.startswith(short) and len(short) >= 3:
+        return True
+    if has_vowel(short[1:]):
+        return False
+    rest = iter(word[1:])
+    return all(c in rest for c in short[1:])
+
+
+def _keep_cheapest(costs: dict[str, tuple[float, _Entry]], cost: float, entry: _Entry) -> None:
+    current = costs.get(entry.slug)
+    if current is None or (cost, entry.level) < (current[0], current[1].level):
+        costs[entry.slug] = (cost, entry)
+
+
+def _confident(ranked: list[tuple[float, _Entry]]) -> bool:
+    """A typo match answers only when every other term is at least one edit further away."""
+    return len(ranked) == 1 or ranked[1][0] - ranked[0][0] >= 1
+
+
+def derived_acronyms(text: str) -> set[str]:
+    """Acronyms a multi-word name is known by: RLHF, MoE, RAG, CAI, IFT, T&S.
+
+    First letters of the words: with and without small words (of, from, the, and); with
+    hyphenated words taken whole and split; with "and" written "&"; and with short words
+    that are acronyms themselves ("AI", "KV") spelt out in full.
+    """
+    split = words(text)
+    whole = ["".join(words(chunk)) for chunk in text.split()]
+    out: set[str] = set()
+    for tokens in (split, [t for t in whole if t]):
+        for keep_small in (True, False):
+            kept = tokens if keep_small else [t for t in tokens if t not in STOP_WORDS]
+            if len(kept) < 2:
+                continue
+            out.add("".join(t[0] for t in kept))
+            out.add("".join(t if _spelled_out(t) else t[0] for t in kept))
+            if keep_small and "and" in kept:
+                out.add("".join("&" if t == "and" else t[0] for t in kept))
+    return {light(a) for a in out if len(a) >= 2}
+
+
+def _spelled_out(word: str) -> bool:
+    """Short words that are acronyms themselves (AI, ML, KV, LLM) keep all their letters."""
+    if word in STOP_WORDS or not word.isalnum():
+        return False
+    return len(word) <= 2 or (len(word) <= 4 and not has_vowel(word))
+
+
+def name_parts(term: Term) -> list[str]:
+    """Parts of a multi-word name that people use alone for the whole term.
+
+    The leading compound ("top-p" of "top-p sampling"), and words of the name that the
+    term's own text writes in capitals, which marks them as acronyms ("AUC" of "roc auc").
+    """
+    parts: list[str] = []
+    name_words = term.term.split()
+    if len(name_words) >= 2 and len(words(name_words[0])) >= 2:
+        parts.append(name_words[0])
+    tokens = words(term.term)
+    if len(tokens) >= 2:
+        text = " ".join(
+            (term.short_def, term.long_def, term.audiences.exec, term.audiences.engineer)
+        )
+        for token in tokens:
+            if not 2 <= len(token) <= 5 or token in STOP_WORDS or token in DOMAIN_QUALIFIERS:
+                continue
+            if re.search(rf"(?<![\w-]){re.escape(token.upper())}s?(?![\w-])", text):
+                parts.append(token)
+    return parts
+
+
+def compound_acronyms(name: str) -> set[str]:
+    """CoT of "chain-of-thought prompting": initials of a leading compound of 3+ parts."""
+    chunks = name.split()
+    if len(chunks) < 2:
+        return set()
+    parts = words(chunks[0])
+    if len(parts) < 3:
+        return set()
+    return {light("".join(p[0] for p in parts))}
+
+
+# -- search ------------------------------------------------------------------------------------
+
+_FIELD_WEIGHTS = (("name", 3.0), ("aliases", 2.0), ("categories", 1.5), ("text", 1.0))
+
+
+class _SearchIndex:
+    """BM25 over stemmed words, with a term's name and aliases weighted above its text."""
+
+    K1 = 1.2
+    B = 0.75
+
+    def __init__(self) -> None:
+        self._postings: dict[str, dict[str, float]] = defaultdict(dict)
+        self._lengths: dict[str, float] = {}
+        self._average = 1.0
+
+    def add(self, term: Term) -> None:
+        fields = {
+            "name": term.term,
+            "aliases": " ".join(term.aliases),
+            "categories": " ".join(term.categories),
+            "text": " ".join(
+                (term.short_def, term.long_def, term.audiences.exec, term.audiences.engineer)
+            ),
+        }
+        weighted: dict[str, float] = defaultdict(float)
+        for name, weight in _FIELD_WEIGHTS:
+            for word in _search_words(fields[name]):
+                weighted[word] += weight
+        for word, tf in weighted.items():
+            self._postings[word][term.slug] = tf
+        self._lengths[term.slug] = float(sum(weighted.values()))
+
+    def freeze(self) -> None:
+        if self._lengths:
+            self._average = sum(self._lengths.values()) / len(self._lengths)
+
+    def rank(self, text: str) -> list[str]:
+        total = len(self._lengths)
+        scores: dict[str, float] = defaultdict(float)
+        for word in set(_search_words(text)):
+            postings = self._postings.get(word)
+            if not postings:
+                continue
+            idf = math.log(1 + (total - len(postings) + 0.5) / (len(postings) + 0.5))
+            for slug, tf in postings.items():
+                norm = 1 - self.B + self.B * self._lengths[slug] / self._average
+                scores[slug] += idf * tf * (self.K1 + 1) / (tf + self.K1 * norm)
+        return sorted(scores, key=lambda slug: (-scores[slug], slug))
+
+
+def _search_words(text: str) -> list[str]:
+    return [stem(w) for w in words(text) if w not in STOP_WORDS]

@@ -1,0 +1,86 @@
+"""What the listeners are given: settings, the live glossary, the store, roles and hooks.
+
+Listeners receive one `Deps` and nothing else, so a test (or another entry point) can build
+the app with any store, glossary or intake implementation. The glossary sits in a
+`GlossaryHolder` whose `current` is replaced in one assignment when the terms are reloaded:
+a request that already read `holder.current` finishes with the index it started with.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.config import Settings
+from bot.glossary.problems import Problem, Severity
+from bot.glossary.resolve import Glossary
+from bot.glossary.roles import RoleDirectory
+from bot.slack.background import Background
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+HealthCheck = Callable[[], Awaitable[Sequence[str]]]
+"""Returns the problems an operator should know about (empty: healthy). Used by /healthz."""
+
+
+@dataclass
+class GlossaryHolder:
+    """The glossary in use, swapped as a whole on reload."""
+
+    current: Glossary
+    problems: tuple[Problem, ...] = ()
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def swap(self, glossary: Glossary, problems: Sequence[Problem] = ()) -> None:
+        """Put a freshly built glossary in service. Readers see the old or the new, never a mix."""
+        self.problems = tuple(problems)
+        self.loaded_at = datetime.now(UTC)
+        self.current = glossary
+
+    @property
+    def error_count(self) -> int:
+        return sum(p.severity is Severity.ERROR for p in self.problems)
+
+
+class IntakeHook(Protocol):
+    """Where "Request this term", "Suggest a clarification" and `/define request` lead.
+
+    `kind` is "new" (a missing term) or "clarification" (about the existing term `slug`);
+    `source` is a permalink to the message that prompted it, when there is one. `client` is
+    the request's Slack AsyncWebClient; the hook must call views.open within 3 s of the click,
+    because a trigger_id expires then.
+    """
+
+    async def open_request_modal(
+        self,
+        client: Any,
+        trigger_id: str,
+        term: str,
+        kind: str,
+        slug: str | None,
+        source: str | None,
+    ) -> None: ...
+
+    async def submit(
+        self, client: Any, user_id: str, view: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Handle the modal's submission. Return an ack body (e.g. `{"response_action":
+        "errors", "errors": {...}}`) to keep the modal open, or None to close it."""
+        ...
+
+
+@dataclass
+class Deps:
+    """Everything a listener may use. Built once by `create_app`."""
+
+    settings: Settings
+    glossary: GlossaryHolder
+    store: Store
+    roles: RoleDirectory
+    intake: IntakeHook
+    background: Background
+    health_checks: list[HealthCheck] = field(default_factory=list)
