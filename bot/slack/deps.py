@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 HealthCheck = Callable[[], Awaitable[Sequence[str]]]
 """Returns the problems an operator should know about (empty: healthy). Used by /healthz."""
 
+ReloadHook = Callable[[Glossary], Awaitable[None]]
+"""Called with the new glossary after each reload is swapped in (e.g. to close term requests)."""
+
 
 @dataclass
 class GlossaryHolder:
@@ -84,3 +87,4 @@ class Deps:
     intake: IntakeHook
     background: Background
     health_checks: list[HealthCheck] = field(default_factory=list)
+    reload_hooks: list[ReloadHook] = field(default_factory=list)
