@@ -5,12 +5,10 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 from bot.cli import CommandError
 from bot.glossary.load import GlossaryFolderError, LoadedGlossary, load_glossary
-from bot.glossary.model import Term
 from bot.glossary.roles import RoleDirectory, RolesFileError, load_roles
 
 TERMS_DIR_ENV = "GLOSSARY_TERMS_DIR"
@@ -57,30 +55,3 @@ def tolerate_unencodable_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="replace")
-
-
-class ExactNames:
-    """Exact look-up by name, slug or alias (casefolded, whitespace collapsed), names first.
-
-    A stand-in until the resolver's `Glossary` (resolve.py) lands: it offers the same
-    `find_by_name`, so `define` and `render` switch over by swapping this one class.
-    """
-
-    def __init__(self, terms: Iterable[Term]) -> None:
-        self._terms = tuple(terms)
-
-    def matches(self, query: str) -> list[Term]:
-        key = _key(query)
-        by_name = [t for t in self._terms if key in (_key(t.term), t.slug.casefold())]
-        if by_name:
-            return by_name
-        return [t for t in self._terms if key in {_key(alias) for alias in t.aliases}]
-
-    def find_by_name(self, name: str) -> Term | None:
-        """The one term with this exact name or alias; None when absent or ambiguous."""
-        found = self.matches(name)
-        return found[0] if len(found) == 1 else None
-
-
-def _key(text: str) -> str:
-    return " ".join(text.casefold().split())

@@ -9,7 +9,6 @@ from typing import Any
 
 from bot.cli import CommandError
 from bot.cli._common import (
-    ExactNames,
     load_terms,
     role_directory,
     terms_dir,
@@ -17,9 +16,12 @@ from bot.cli._common import (
 )
 from bot.glossary.model import ROLE_NAMES, Term
 from bot.glossary.render import answer_to_text, build_answer
+from bot.glossary.resolve import Glossary, Resolution
 
-NOT_FOUND = "No term called {query!r} in {folder}."
-AMBIGUOUS = "{query!r} could mean: {choices}. Ask for one of them by name."
+NOT_FOUND = "No term called {text!r} in {folder}."
+SUGGESTIONS = "Did you mean: {choices}?"
+AMBIGUOUS = "{text!r} could mean: {choices}. Ask for one of them by name."
+SHOWING = "Showing results for {matched!r}."
 UNKNOWN_ROLE = "unknown role {role!r}; choose one of: {roles}"
 SKIPPED_FILES = "note: skipped {count} term file(s) with errors; run `python -m bot validate`."
 
@@ -54,23 +56,32 @@ def run(args: argparse.Namespace) -> int:
     if skipped:
         print(SKIPPED_FILES.format(count=skipped), file=sys.stderr)
 
-    glossary = ExactNames(loaded.terms)
-    matches = _lookup(glossary, args.query)
-    if not matches:
-        print(NOT_FOUND.format(query=args.query, folder=folder), file=sys.stderr)
+    glossary = Glossary(loaded.terms)
+    resolution = glossary.resolve(args.query)
+    if resolution.term is None:
+        print(no_answer(resolution, folder=str(folder)), file=sys.stderr)
         return 1
-    if len(matches) > 1:
-        choices = ", ".join(f"{t.term} ({t.slug})" for t in matches)
-        print(AMBIGUOUS.format(query=args.query, choices=choices), file=sys.stderr)
-        return 1
-    answer = build_answer(matches[0], role, roles, glossary)
+    notice = ""
+    if resolution.status == "fuzzy":
+        notice = SHOWING.format(matched=resolution.matched or resolution.term.term)
+    answer = build_answer(resolution.term, role, roles, glossary, notice=notice)
     sys.stdout.write(answer_to_text(answer, width=_terminal_width()))
     return 0
 
 
-def _lookup(glossary: ExactNames, query: str) -> list[Term]:
-    """The terms a query names exactly. The lead replaces this with `Glossary.resolve`."""
-    return glossary.matches(query)
+def no_answer(resolution: Resolution, *, folder: str) -> str:
+    """What to say when there is no single term: the choices, the suggestions, or nothing."""
+    choices = ", ".join(_choice(t) for t in resolution.candidates)
+    if resolution.status == "ambiguous":
+        return AMBIGUOUS.format(text=resolution.text, choices=choices)
+    message = NOT_FOUND.format(text=resolution.text or resolution.query, folder=folder)
+    if choices:
+        message += " " + SUGGESTIONS.format(choices=choices)
+    return message
+
+
+def _choice(term: Term) -> str:
+    return f"{term.term} ({term.slug})"
 
 
 def _terminal_width() -> int:

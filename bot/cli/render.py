@@ -9,7 +9,6 @@ from typing import Any
 
 from bot.cli import CommandError
 from bot.cli._common import (
-    ExactNames,
     load_terms,
     role_directory,
     terms_dir,
@@ -17,6 +16,7 @@ from bot.cli._common import (
 )
 from bot.glossary.model import Term
 from bot.glossary.render import index_markdown, term_to_markdown
+from bot.glossary.resolve import Glossary
 
 INDEX_PAGE = "index.md"
 SUMMARY = "Rendered {pages} to {out} (plus {index})."
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         pages[page] = file.term
 
-    glossary = ExactNames(pages.values())
+    glossary = Glossary(pages.values())
     files = {page: term_to_markdown(term, roles, glossary) for page, term in pages.items()}
     files[INDEX_PAGE] = index_markdown(pages.values(), roles)
     _write_all(out, files)
