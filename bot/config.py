@@ -22,6 +22,7 @@ from bot.store import DEFAULT_DATABASE_URL
 
 Mode = Literal["serve", "socket"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TERMS_DIR = REPO_ROOT / "terms"
@@ -59,12 +60,20 @@ class Settings(BaseSettings):
     SLACK_APP_TOKEN: SecretStr | None = None
     SLACK_API_URL: str = DEFAULT_SLACK_API_URL
     GLOSSARY_TERMS_DIR: Path = DEFAULT_TERMS_DIR
+    # Parsed terms and the built index, reused while files are unchanged (bot.glossary.cache).
+    # Unset: a folder of this user's under the system temp dir; "off": no cache.
+    GLOSSARY_CACHE_DIR: str | None = None
     GLOSSARY_INTAKE_CHANNEL: str | None = None
     GLOSSARY_DATABASE_URL: str = DEFAULT_DATABASE_URL
     GLOSSARY_TRIAGERS: Annotated[tuple[str, ...], NoDecode] = Field(default=())
     GLOSSARY_DEFAULT_ROLE: RoleName | None = None
     GLOSSARY_ROLES_FILE: Path | None = None
     GLOSSARY_LOG_LEVEL: LogLevel = "INFO"
+    GLOSSARY_REQUESTS_PER_HOUR: int = Field(default=10, ge=1)  # term requests per person
+    # How long a delivery worker holds an outbox row before another may take it over.
+    GLOSSARY_OUTBOX_LEASE_SECONDS: float = Field(default=60.0, ge=2.0, le=3600.0)
+    GLOSSARY_LOG_FORMAT: LogFormat = "text"
+    GLOSSARY_WATCH: bool = True  # reload when term files change; false for read-only deployments
 
     @field_validator("SLACK_BOT_TOKEN")
     @classmethod
@@ -100,6 +109,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("GLOSSARY_LOG_FORMAT", mode="before")
+    @classmethod
+    def _lower_format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("GLOSSARY_INTAKE_CHANNEL")
     @classmethod

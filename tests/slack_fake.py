@@ -94,6 +94,7 @@ class _Failure:
     retry_after: int | None = None
     delay: float = 0.0
     remaining: int | None = 1  # None: forever
+    channel: str | None = None  # only calls to this channel (None: any call)
 
 
 def _snake(method: str) -> str:
@@ -220,7 +221,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._lock = threading.Lock()
-        self._ts = itertools.count(1)
+        self._last_ts = 0  # microseconds of the last message ts handed out
         self._view_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -303,17 +304,22 @@ class FakeSlack:
         retry_after: int | None = None,
         delay: float = 0.0,
         times: int | None = 1,
+        channel: str | None = None,
     ) -> None:
         """Make the next `times` calls of `method` fail (None: until `clear_failures`).
 
         status=429 answers `ratelimited` with a Retry-After header (default 1 s); status=500/503
         answers a server error; status=200 with `error` answers `{"ok": false, "error": ...}`
-        like `channel_not_found`; `delay` holds the answer back that many seconds.
+        like `channel_not_found`; `delay` holds the answer back that many seconds (a call that
+        succeeds has already taken effect, e.g. the message is in the channel, while the caller
+        still waits). `channel` limits the failure to calls naming that channel.
         """
         if status == 429 and retry_after is None:
             retry_after = 1
         with self._lock:
-            self._failures[method].append(_Failure(status, error, retry_after, delay, times))
+            self._failures[method].append(
+                _Failure(status, error, retry_after, delay, times, channel)
+            )
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -392,7 +398,12 @@ class FakeSlack:
     # -- the fake API ------------------------------------------------------------------------
 
     def _next_ts(self) -> str:
-        return f"{1_700_000_000 + next(self._ts)}.{next(self._ts):06d}"
+        """A message ts as Slack makes them: the wall-clock time (seconds.microseconds),
+        unique and increasing, so `oldest`/`latest` filters behave as they do in Slack."""
+        with self._lock:
+            now = int(time.time() * 1_000_000)
+            self._last_ts = max(now, self._last_ts + 1)
+            return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
 
     async def _read_args(self, request: web.Request) -> tuple[dict[str, Any], str]:
         raw = await request.text()
@@ -408,16 +419,21 @@ class FakeSlack:
         with self._lock:
             self.calls.append(call)
 
-    def _take_failure(self, method: str) -> _Failure | None:
+    def _take_failure(self, method: str, args: dict[str, Any] | None = None) -> _Failure | None:
+        channel = (args or {}).get("channel")
         with self._lock:
             queue = self._failures.get(method)
             if not queue:
                 return None
-            failure = queue[0]
+            for failure in queue:
+                if failure.channel is None or failure.channel == channel:
+                    break
+            else:
+                return None
             if failure.remaining is not None:
                 failure.remaining -= 1
                 if failure.remaining <= 0:
-                    queue.popleft()
+                    queue.remove(failure)
             return failure
 
     async def _response_url(self, request: web.Request) -> web.Response:
@@ -453,7 +469,7 @@ class FakeSlack:
         method = request.match_info["method"]
         args, raw = await self._read_args(request)
         headers = dict(request.headers)
-        failure = self._take_failure(method)
+        failure = self._take_failure(method, args)
         body, status, extra_headers = self._answer(method, args, headers, failure)
         self._record(Call(method, args, headers, request.path, time.time(), raw, body))
         if failure is not None and failure.delay:
@@ -653,6 +669,38 @@ class FakeSlack:
             "has_more": len(messages) > limit,
             "response_metadata": {"next_cursor": ""},
         }
+
+    def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent, then its replies, oldest first (as Slack orders them)."""
+        channel, parent = args.get("channel", ""), str(args.get("ts", ""))
+        with self._lock:
+            messages = [
+                dict(m)
+                for m in self.history.get(channel, [])
+                if m["ts"] == parent or m.get("thread_ts") == parent
+            ]
+        if not any(m["ts"] == parent for m in messages):
+            return {"ok": False, "error": "thread_not_found"}
+        oldest = float(args.get("oldest") or 0)
+        messages = [m for m in messages if m["ts"] == parent or float(m["ts"]) > oldest]
+        if str(args.get("include_all_metadata", "")).lower() not in ("true", "1"):
+            for m in messages:
+                m.pop("metadata", None)
+        limit = int(args.get("limit") or 100)
+        return {
+            "ok": True,
+            "messages": messages[:limit],
+            "has_more": len(messages) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def messages_in(self, channel: str, *, thread_ts: str | None = None) -> list[dict[str, Any]]:
+        """What a person sees in a channel now (top-level posts), or in one thread."""
+        with self._lock:
+            messages = [dict(m) for m in self.history.get(channel, [])]
+        if thread_ts is None:
+            return [m for m in messages if m.get("thread_ts") in (None, m["ts"])]
+        return [m for m in messages if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts]
 
     # -- Socket Mode ---------------------------------------------------------------------------
 

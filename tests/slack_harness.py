@@ -97,7 +97,8 @@ class BotProcess:
         )
         stderr.close()
         self._lines = queue.Queue()
-        threading.Thread(target=self._pump, args=(self.process,), daemon=True).start()
+        # Each process gets its own queue: a killed predecessor's pump must not reach this one.
+        threading.Thread(target=self._pump, args=(self.process, self._lines), daemon=True).start()
         try:
             line = self._lines.get(timeout=START_TIMEOUT)
         except queue.Empty:
@@ -115,11 +116,11 @@ class BotProcess:
             self.wait_healthy()
         return self
 
-    def _pump(self, process: subprocess.Popen[str]) -> None:
+    def _pump(self, process: subprocess.Popen[str], lines: queue.Queue[str]) -> None:
         assert process.stdout is not None
         for line in process.stdout:
-            self._lines.put(line.strip())
-        self._lines.put("")  # the process closed its stdout: it has exited
+            lines.put(line.strip())
+        lines.put("")  # the process closed its stdout: it has exited
 
     def wait_healthy(self, timeout: float = START_TIMEOUT) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -82,13 +82,21 @@ def test_build_steps_install_a_working_command(tmp_path: Path) -> None:
 
     helped = subprocess.run(
         [str(python), "-m", "bot", "--help"],
-        cwd=elsewhere, env=run_env, capture_output=True, text=True, check=False,
+        cwd=elsewhere,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert helped.returncode == 0, helped.stderr
     assert "serve" in helped.stdout
     checked = subprocess.run(
         [str(python), "-m", "bot", "validate", "--strict"],
-        cwd=elsewhere, env=run_env, capture_output=True, text=True, check=False,
+        cwd=elsewhere,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "0 errors, 0 warnings" in checked.stdout

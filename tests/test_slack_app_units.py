@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.intake import REQUEST_MODAL_CALLBACK_ID, request_modal
+from bot.intake import REQUEST_MODAL_CALLBACK_ID
 from bot.slack.background import Background
 from bot.slack.dedupe import EventGate
+from bot.slack.intake_blocks import request_modal
 from bot.slack.listeners import shortcuts
 from bot.slack.listeners.events import _ignored, strip_mentions
 from bot.store import Store, open_store
@@ -79,7 +80,8 @@ class TestEventGate:
         assert await gate.run_once("Ev1", reply) is None
         assert replies == [1]
 
-    async def test_another_process_finished_event_is_not_replied(self, store: Store) -> None:
+    async def test_another_process_finished_event_is_acked_not_replied(self, store: Store) -> None:
+        """Another replica answered it: a plain 200, so Slack stops retrying."""
         await store.claim_event("Ev2")
         await store.finish_event("Ev2")
         gate = EventGate(store, Background())
@@ -88,9 +90,21 @@ class TestEventGate:
         async def reply() -> None:
             replies.append(1)
 
-        response = await gate.run_once("Ev2", reply)
+        assert await gate.run_once("Ev2", reply) is None
         assert replies == []
-        assert response is not None  # not a 200: Slack may retry; the retry is ignored again
+
+    async def test_event_running_elsewhere_is_retried_later(self, store: Store) -> None:
+        """Another replica holds a live claim (it may have died): a 503 keeps Slack retrying."""
+        await store.claim_event("Ev5", lease_seconds=30)
+        gate = EventGate(store, Background())
+        replies: list[int] = []
+
+        async def reply() -> None:
+            replies.append(1)
+
+        response = await gate.run_once("Ev5", reply)
+        assert replies == []
+        assert response is not None
         assert response.status == 503
 
     async def test_failed_reply_is_released_and_retried(self, store: Store) -> None:

@@ -71,6 +71,20 @@ class TestDirectMessages:
         (post,) = fake_slack.wait_for("chat.postMessage")
         assert "Software engineer" in message_texts(post.args)
 
+    def test_requests_stats_and_reload_by_dm(
+        self, slack: SlackSender, fake_slack: FakeSlack
+    ) -> None:
+        """The text commands work in a DM as they do after /define."""
+        slack.event(dm_event("requests", user="U0DMLIST01"))
+        slack.event(dm_event("stats", user="U0DMLIST01"))
+        slack.event(dm_event("reload", user="U0DMLIST01"))
+        posts = fake_slack.wait_for("chat.postMessage", count=3)
+        said = [message_texts(post.args) for post in posts]
+        assert any("You haven't asked for any terms yet" in text for text in said)
+        assert any("Only the glossary triagers" in text for text in said)
+        assert any("/define reload" in text for text in said)
+        assert not any("not available" in text for text in said)
+
 
 class TestIgnored:
     """The bot never answers bots (itself included), edits, deletions or channel chatter."""

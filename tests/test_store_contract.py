@@ -193,6 +193,14 @@ class TestEventDedupe:
         clock.advance(3600)
         assert await store.claim_event("Ev1") is False
 
+    async def test_finished_is_told_apart_from_claimed(self, store: Store) -> None:
+        """A replica that cannot claim can tell "already answered" from "still running"."""
+        assert await store.event_finished("Ev1") is False
+        await store.claim_event("Ev1")
+        assert await store.event_finished("Ev1") is False
+        await store.finish_event("Ev1")
+        assert await store.event_finished("Ev1") is True
+
     async def test_expired_lease_hands_over(self, store: Store, clock: FakeClock) -> None:
         """A handler that died leaves a claim whose lease expires; the retry then wins."""
         assert await store.claim_event("Ev1", lease_seconds=10) is True

@@ -6,7 +6,16 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-COMMAND_MODULES = ("validate", "define", "resolve", "render", "new", "serve", "socket")
+COMMAND_MODULES = (
+    "validate",
+    "define",
+    "resolve",
+    "render",
+    "new",
+    "serve",
+    "socket",
+    "playground",
+)
 
 
 class CommandError(Exception):

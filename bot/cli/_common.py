@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 
 from bot.cli import CommandError
+from bot.glossary.cache import GlossaryCache, load_indexed
 from bot.glossary.load import GlossaryFolderError, LoadedGlossary, load_glossary
+from bot.glossary.resolve import Glossary
 from bot.glossary.roles import RoleDirectory, RolesFileError, load_roles
 
 TERMS_DIR_ENV = "GLOSSARY_TERMS_DIR"
 ROLES_FILE_ENV = "GLOSSARY_ROLES_FILE"
+CACHE_DIR_ENV = "GLOSSARY_CACHE_DIR"
 REPO_TERMS_DIR = Path(__file__).resolve().parents[2] / "terms"
 
 
@@ -37,9 +40,22 @@ def terms_dir(arg: str | None) -> Path:
 def load_terms(folder: Path) -> LoadedGlossary:
     """Every term file of a folder; a folder that cannot be read is a CommandError."""
     try:
-        return load_glossary(folder)
+        return load_glossary(folder, cache=term_cache())
     except (GlossaryFolderError, OSError) as exc:
         raise CommandError(str(exc)) from exc
+
+
+def load_indexed_terms(folder: Path) -> tuple[LoadedGlossary, Glossary]:
+    """`load_terms` and the glossary's index, both reused from the cache when unchanged."""
+    try:
+        return load_indexed(folder, term_cache())
+    except (GlossaryFolderError, OSError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def term_cache() -> GlossaryCache | None:
+    """Parsed terms kept between runs: $GLOSSARY_CACHE_DIR, else the default; `off`: none."""
+    return GlossaryCache.from_setting(os.environ.get(CACHE_DIR_ENV) or None)
 
 
 def role_directory() -> RoleDirectory:

@@ -9,14 +9,14 @@ from typing import Any
 
 from bot.cli import CommandError
 from bot.cli._common import (
-    load_terms,
+    load_indexed_terms,
     role_directory,
     terms_dir,
     tolerate_unencodable_output,
 )
 from bot.glossary.model import ROLE_NAMES, Term
 from bot.glossary.render import answer_to_text, build_answer
-from bot.glossary.resolve import Glossary, Resolution
+from bot.glossary.resolve import Resolution
 
 NOT_FOUND = "No term called {text!r} in {folder}."
 SUGGESTIONS = "Did you mean: {choices}?"
@@ -51,12 +51,11 @@ def run(args: argparse.Namespace) -> int:
         if role is None:
             raise CommandError(UNKNOWN_ROLE.format(role=args.role, roles=", ".join(ROLE_NAMES)))
     folder = terms_dir(args.terms)
-    loaded = load_terms(folder)
+    loaded, glossary = load_indexed_terms(folder)
     skipped = sum(1 for f in loaded.files if f.term is None)
     if skipped:
         print(SKIPPED_FILES.format(count=skipped), file=sys.stderr)
 
-    glossary = Glossary(loaded.terms)
     resolution = glossary.resolve(args.query)
     if resolution.term is None:
         print(no_answer(resolution, folder=str(folder)), file=sys.stderr)

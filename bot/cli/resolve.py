@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from bot.cli._common import load_terms, terms_dir
+from bot.cli._common import load_indexed_terms, terms_dir
 from bot.glossary.resolve import Glossary, Resolution
 
 SKIPPED_FILES = "note: skipped {count} term file(s) with errors; run `python -m bot validate`."
@@ -34,11 +34,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_terms(terms_dir(args.terms))
+    loaded, glossary = load_indexed_terms(terms_dir(args.terms))
     skipped = sum(1 for f in loaded.files if f.term is None)
     if skipped:
         print(SKIPPED_FILES.format(count=skipped), file=sys.stderr)
-    resolve_lines(Glossary(loaded.terms), sys.stdin, sys.stdout)
+    resolve_lines(glossary, sys.stdin, sys.stdout)
     return 0
 
 

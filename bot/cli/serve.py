@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings("serve")
-        configure_logging(settings.GLOSSARY_LOG_LEVEL)
+        configure_logging(settings)
         terms = Path(args.terms) if args.terms else None
         return asyncio.run(run_http(settings, args.host, args.port, terms))
     except (ConfigError, StartupError) as exc:

@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings("socket")
-        configure_logging(settings.GLOSSARY_LOG_LEVEL)
+        configure_logging(settings)
         terms = Path(args.terms) if args.terms else None
         return asyncio.run(run_socket(settings, terms, args.health_port))
     except (ConfigError, StartupError) as exc:

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from bot.cli import CommandError
-from bot.cli._common import terms_dir
+from bot.cli._common import term_cache, terms_dir
 from bot.glossary.load import GlossaryFolderError, load_glossary
 from bot.glossary.validate import Report, validate_glossary
 
@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     folder = terms_dir(args.dir)
     try:
-        report = validate_glossary(load_glossary(folder))
+        report = validate_glossary(load_glossary(folder, cache=term_cache()))
     except GlossaryFolderError as exc:
         raise CommandError(str(exc)) from exc
     if args.format == "json":

@@ -27,17 +27,24 @@ word count and first letters, so their cost stays small as the glossary grows.
 
 from __future__ import annotations
 
+import base64
 import heapq
 import itertools
+import logging
 import math
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import lru_cache, partial
+from itertools import filterfalse
 from pathlib import Path
+from sys import intern
 from types import MappingProxyType
-from typing import Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, cast
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -55,6 +62,8 @@ from bot.glossary.normalize import (
     stem,
     words,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "RESERVED_ACRONYMS",
@@ -82,6 +91,7 @@ STOP_WORDS = _word_set(
     "a an and are as at be by for from how in into is it of on or over the this that to "
     "via vs what when where which who why with"
 )
+_is_stop_word = STOP_WORDS.__contains__
 
 # Acronyms whose meaning is settled in tech writing. Initials that happen to spell one are a
 # guess that would answer the wrong question ("data lineage" is not what DL means); a term
@@ -122,15 +132,15 @@ _STRONG = (Level.NAME, Level.ALIAS, Level.ACRONYM)
 _NAMES = (Level.NAME, Level.ALIAS)
 
 
-@dataclass(frozen=True)
-class _Entry:
+# Named tuples rather than dataclasses: a large glossary holds hundreds of thousands of these,
+# and tuples are quicker to create (at start-up, and when an index is restored) and smaller.
+class _Entry(NamedTuple):
     slug: str
     level: Level
     display: str  # the name, alias or acronym as a person reads it
 
 
-@dataclass(frozen=True)
-class _FuzzyKey:
+class _FuzzyKey(NamedTuple):
     lights: tuple[str, ...]
     stems: tuple[str, ...]
     entry: _Entry
@@ -153,17 +163,34 @@ class _Index:
     """Keys to entries at one strength of normalisation; one entry per term and key."""
 
     keys: dict[str, list[_Entry]] = field(default_factory=lambda: defaultdict(list))
+    # While building: where each term sits in a bucket of many, so a key that thousands of
+    # terms share (a two-letter acronym in a large glossary) costs no scan per term.
+    _large: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, key: str, entry: _Entry) -> None:
         if not key:
             return
         bucket = self.keys[key]
-        for i, present in enumerate(bucket):
-            if present.slug == entry.slug:
-                if entry.level < present.level:
-                    bucket[i] = entry
-                return
-        bucket.append(entry)
+        slots = self._large.get(key)
+        if slots is None:
+            for i, present in enumerate(bucket):
+                if present.slug == entry.slug:
+                    if entry.level < present.level:
+                        bucket[i] = entry
+                    return
+            bucket.append(entry)
+            if len(bucket) > _SCAN_LIMIT:
+                self._large[key] = {e.slug: i for i, e in enumerate(bucket)}
+            return
+        at = slots.get(entry.slug)
+        if at is None:
+            slots[entry.slug] = len(bucket)
+            bucket.append(entry)
+        elif entry.level < bucket[at].level:
+            bucket[at] = entry
+
+    def freeze(self) -> None:
+        self._large = {}
 
     def best(self, key: str, levels: tuple[Level, ...]) -> tuple[_Entry, ...]:
         """The entries at the strongest of `levels` that the key has."""
@@ -176,6 +203,8 @@ class _Index:
 
 class _Choices(Generic[_T]):
     """Strings grouped for rapidfuzz: each string once, with what it stands for."""
+
+    __slots__ = ("_items", "strings")  # a large glossary has tens of thousands of groups
 
     def __init__(self) -> None:
         self._items: dict[str, list[_T]] = defaultdict(list)
@@ -190,18 +219,33 @@ class _Choices(Generic[_T]):
     def __getitem__(self, string: str) -> list[_T]:
         return self._items[string]
 
+    @classmethod
+    def restored(cls, items: dict[str, list[_T]]) -> _Choices[_T]:
+        choices: _Choices[_T] = cls()
+        choices._items = items
+        choices.strings = list(items)
+        return choices
+
+    def items(self) -> Iterable[tuple[str, list[_T]]]:
+        return self._items.items()
+
 
 class Glossary:
     """Every term, indexed for resolving queries, searching and browsing."""
 
-    def __init__(self, terms: Iterable[Term]) -> None:
+    _pending: dict[str, Callable[[], None]]  # what a lazy restore left for first use
+
+    def __init__(self, terms: Iterable[Term], *, defer_search: bool = False) -> None:
+        """Index `terms` (the first of any two with one slug).
+
+        `defer_search` leaves the definitions' search index, a third of the work, until
+        `search` first needs it or `warm()` is called: for a bot that must answer soon.
+        """
         unique: dict[str, Term] = {}
         for term in terms:
             unique.setdefault(term.slug, term)
         ordered = sorted(unique.values(), key=lambda t: (t.term.casefold(), t.slug))
-        self._terms: dict[str, Term] = {t.slug: t for t in ordered}
-        self.terms: Mapping[str, Term] = MappingProxyType(self._terms)
-        self._positions = {slug: i for i, slug in enumerate(self._terms)}
+        self._set_terms(ordered)
         self._name_keys = {t.slug: light_key(t.term) for t in ordered}
 
         self._light = _Index()
@@ -217,20 +261,107 @@ class Glossary:
         self._names_by_letter: dict[str, _Choices[str]] = defaultdict(_Choices)
         self._name_words: dict[str, set[str]] = defaultdict(set)
         self._max_key_words = 1
-        self._search = _SearchIndex()
         for term in ordered:
             self._index_term(term)
-            self._search.add(term)
+        for index in (self._light, self._compact, self._stem, self._stem_compact):
+            index.freeze()
         for group in (self._phrases, self._single, self._compacts, self._names_by_letter):
             for choices in group.values():
                 choices.freeze()
-        self._search.freeze()
+
+        def build_search() -> None:
+            search = _SearchIndex()
+            for term in ordered:
+                search.add(term)
+            search.freeze()
+            self._search = search
+
+        if defer_search:
+            self._pending = {"search": build_search}
+        else:
+            build_search()
+
+    def _set_terms(self, ordered: list[Term]) -> None:
+        self._terms: dict[str, Term] = {t.slug: t for t in ordered}
+        self.terms: Mapping[str, Term] = MappingProxyType(self._terms)
+        self._positions = {slug: i for i, slug in enumerate(self._terms)}
 
     @classmethod
     def from_folder(cls, path: str | Path) -> tuple[Glossary, LoadedGlossary]:
         """Load a folder of term files; files that fail to load are left out of the index."""
         loaded = load_glossary(path)
         return cls(loaded.terms), loaded
+
+    # -- saving and restoring the index ----------------------------------------------------------
+
+    def index_state(self) -> dict[str, Any]:
+        """The whole index as JSON-ready data, for `from_index_state` to restore without rebuilding.
+
+        Building the index normalises every name and reads every definition; restoring only
+        puts the saved keys back. Entries and typo keys are written once, in tables, and
+        referred to by their row, so the state is small and quick to decode.
+        """
+        return {
+            name: [value.typecode, base64.b64encode(value.tobytes()).decode("ascii")]
+            if isinstance(value, array)
+            else value
+            for name, value in self.index_sections()
+        }
+
+    def index_sections(self) -> Iterator[tuple[str, Any]]:
+        """`index_state()` one section at a time, with the search postings as `array`s.
+
+        For writing a large index without holding all of it as JSON at once; any mapping of
+        these names to these values (or their JSON forms) restores it.
+        """
+        return _IndexState.sections(self)
+
+    @classmethod
+    def from_index_state(
+        cls, terms: Iterable[Term], state: Mapping[str, Any], *, lazy: bool = False
+    ) -> Glossary:
+        """The glossary `index_state()` was taken from, given the same terms.
+
+        Raises `ValueError` when the state does not fit the terms (another version, another
+        glossary, a damaged file); the caller then builds the index from the terms instead.
+
+        With `lazy`, only what exact look-ups need is restored now; the typo, suggestion and
+        search structures are read from `state` (which must stay readable) when first used,
+        or by `warm()`. Should that fail, they are built from the terms instead.
+        """
+        glossary = cls.__new__(cls)
+        try:
+            _IndexState.restore(glossary, list(terms), state, lazy=lazy)
+        except _STATE_ERRORS as exc:
+            raise ValueError(f"index state does not fit these terms: {exc!r}") from None
+        return glossary
+
+    def warm(self) -> None:
+        """Restore now whatever a lazily restored index left for later (see from_index_state)."""
+        for name in _DEFERRED:
+            getattr(self, name)
+
+    if not TYPE_CHECKING:  # for mypy, every attribute is set in __init__ as usual
+
+        def __getattr__(self, name: str) -> Any:
+            """A structure a lazy restore left for later: restore its group now, once."""
+            group = _DEFERRED.get(name)
+            pending = self.__dict__.get("_pending")
+            if group is None or pending is None:
+                raise AttributeError(name)
+            with _DEFERRED_LOCK:
+                if name not in self.__dict__:
+                    restore = pending.pop(group, None)
+                    if restore is not None:
+                        try:
+                            restore()
+                        except _STATE_ERRORS:  # the saved data went bad: build them instead
+                            log.warning("saved %s index unreadable; building it", group)
+                            fresh = Glossary(self._terms.values())
+                            for attribute, of_group in _DEFERRED.items():
+                                if of_group == group:
+                                    setattr(self, attribute, getattr(fresh, attribute))
+            return self.__dict__[name]
 
     # -- indexing ------------------------------------------------------------------------------
 
@@ -268,6 +399,8 @@ class Glossary:
         self._stem.add(" ".join(stems), entry)
         self._stem_compact.add(compact_stem, entry)
 
+        if stems == lights:  # most words have no suffix to strip: one tuple serves both
+            stems = lights
         key = _FuzzyKey(lights, stems, entry)
         if len(stems) == 1:
             for form in {lights[0], stems[0]}:
@@ -619,6 +752,7 @@ class Glossary:
 # -- key derivation ----------------------------------------------------------------------------
 
 _COMPACT_MIN = 6
+_SCAN_LIMIT = 8  # a bucket of more terms gets a slug -> position map while building
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 '&/.-]*")
 
 
@@ -770,9 +904,17 @@ def name_parts(term: Term) -> list[str]:
         for token in tokens:
             if not 2 <= len(token) <= 5 or token in STOP_WORDS or token in DOMAIN_QUALIFIERS:
                 continue
-            if re.search(rf"(?<![\w-]){re.escape(token.upper())}s?(?![\w-])", text):
+            capitals = token.upper()
+            # The substring test is a quick no for almost every word; the pattern decides.
+            if capitals in text and _written_alone(capitals).search(text):
                 parts.append(token)
     return parts
+
+
+@lru_cache(maxsize=4096)
+def _written_alone(capitals: str) -> re.Pattern[str]:
+    """`AUC` or `AUCs` as a word of its own (not inside `ROC-AUC-like` or `AUCTION`)."""
+    return re.compile(rf"(?<![\w-]){re.escape(capitals)}s?(?![\w-])")
 
 
 def compound_acronyms(name: str) -> set[str]:
@@ -792,50 +934,332 @@ _FIELD_WEIGHTS = (("name", 3.0), ("aliases", 2.0), ("categories", 1.5), ("text",
 
 
 class _SearchIndex:
-    """BM25 over stemmed words, with a term's name and aliases weighted above its text."""
+    """BM25 over stemmed words, with a term's name and aliases weighted above its text.
+
+    Postings are kept in flat arrays (row `i` of word `w` spans `offsets[i]:offsets[i + 1]` of
+    `ids` and `tfs`) rather than a dict per word: a 10,000-term glossary has over a million
+    (word, term) pairs, which as Python floats in dicts cost ten times the memory.
+    """
 
     K1 = 1.2
     B = 0.75
 
     def __init__(self) -> None:
-        self._postings: dict[str, dict[str, float]] = defaultdict(dict)
-        self._lengths: dict[str, float] = {}
+        self._slugs: list[str] = []
+        self._building: dict[str, tuple[array[int], array[float]]] = {}
+        self._rows: dict[str, int] = {}
+        self._offsets: array[int] = array("Q", [0])
+        self._ids: array[int] = array("I")
+        # Term frequencies are small multiples of 0.5 (counts times 3, 2, 1.5 or 1), which
+        # single precision holds exactly: half the memory of doubles, the same scores.
+        self._tfs: array[float] = array("f")
+        self._lengths: array[float] = array("d")
         self._average = 1.0
 
     def add(self, term: Term) -> None:
-        fields = {
-            "name": term.term,
-            "aliases": " ".join(term.aliases),
-            "categories": " ".join(term.categories),
-            "text": " ".join(
-                (term.short_def, term.long_def, term.audiences.exec, term.audiences.engineer)
-            ),
-        }
-        weighted: dict[str, float] = defaultdict(float)
-        for name, weight in _FIELD_WEIGHTS:
-            for word in _search_words(fields[name]):
-                weighted[word] += weight
+        position = len(self._slugs)
+        self._slugs.append(term.slug)
+        text = " ".join(
+            (term.short_def, term.long_def, term.audiences.exec, term.audiences.engineer)
+        )
+        # Occurrences in the text weigh 1, so a count is the weight; the few words of the name,
+        # aliases and categories add theirs. The same sums as adding a weight per occurrence
+        # (each value is a small multiple of 0.5, so the floats are exact in any order), at C
+        # speed for the long text.
+        counts = Counter(map(stem, filterfalse(_is_stop_word, words(text))))
+        weighted = cast("dict[str, float]", counts)
+        for field_text, weight in (
+            (term.term, 3.0),
+            (" ".join(term.aliases), 2.0),
+            (" ".join(term.categories), 1.5),
+        ):
+            for word in map(stem, filterfalse(_is_stop_word, words(field_text))):
+                weighted[word] = weighted.get(word, 0) + weight
+        building = self._building
         for word, tf in weighted.items():
-            self._postings[word][term.slug] = tf
-        self._lengths[term.slug] = float(sum(weighted.values()))
+            postings = building.get(word)
+            if postings is None:
+                postings = building[word] = (array("I"), array("f"))
+            postings[0].append(position)
+            postings[1].append(tf)
+        self._lengths.append(float(sum(weighted.values())))
 
     def freeze(self) -> None:
+        building, self._building = self._building, {}
+        for word in list(building):
+            ids, tfs = building.pop(word)  # freed as they are copied: no second copy at once
+            self._rows[word] = len(self._offsets) - 1
+            self._ids.extend(ids)
+            self._tfs.extend(tfs)
+            self._offsets.append(len(self._ids))
         if self._lengths:
-            self._average = sum(self._lengths.values()) / len(self._lengths)
+            self._average = sum(self._lengths) / len(self._lengths)
 
     def rank(self, text: str) -> list[str]:
-        total = len(self._lengths)
-        scores: dict[str, float] = defaultdict(float)
+        total = len(self._slugs)
+        scores: dict[int, float] = defaultdict(float)
         for word in set(_search_words(text)):
-            postings = self._postings.get(word)
-            if not postings:
+            row = self._rows.get(word)
+            if row is None:
                 continue
-            idf = math.log(1 + (total - len(postings) + 0.5) / (len(postings) + 0.5))
-            for slug, tf in postings.items():
-                norm = 1 - self.B + self.B * self._lengths[slug] / self._average
-                scores[slug] += idf * tf * (self.K1 + 1) / (tf + self.K1 * norm)
-        return sorted(scores, key=lambda slug: (-scores[slug], slug))
+            start, end = self._offsets[row], self._offsets[row + 1]
+            count = end - start
+            idf = math.log(1 + (total - count + 0.5) / (count + 0.5))
+            for position, tf in zip(self._ids[start:end], self._tfs[start:end], strict=True):
+                norm = 1 - self.B + self.B * self._lengths[position] / self._average
+                scores[position] += idf * tf * (self.K1 + 1) / (tf + self.K1 * norm)
+        slugs = self._slugs
+        return [slugs[p] for p in sorted(scores, key=lambda p: (-scores[p], slugs[p]))]
+
+    ARRAYS = ("_offsets", "_ids", "_tfs", "_lengths")
+
+    def sections(self) -> Iterator[tuple[str, Any]]:
+        """The words, then each array as it stands (see `_IndexState.sections`)."""
+        yield "search_words", list(self._rows)
+        for name in self.ARRAYS:
+            yield f"search{name}", getattr(self, name)
+
+    @classmethod
+    def restored(cls, slugs: list[str], state: Mapping[str, Any]) -> _SearchIndex:
+        index = cls()
+        index._slugs = slugs
+        index._rows = {word: row for row, word in enumerate(state["search_words"])}
+        for name in cls.ARRAYS:
+            setattr(index, name, _as_array(state[f"search{name}"], getattr(index, name).typecode))
+        if len(index._offsets) != len(index._rows) + 1 or len(index._ids) != len(index._tfs):
+            raise ValueError("search arrays do not line up")
+        if len(index._lengths) != len(slugs) or index._offsets[-1] != len(index._ids):
+            raise ValueError("search arrays do not line up")
+        if index._ids and max(index._ids) >= len(slugs):
+            raise ValueError("search postings name unknown terms")
+        if index._lengths:
+            index._average = sum(index._lengths) / len(index._lengths)
+        return index
+
+
+def _as_array(value: Any, typecode: str) -> array[Any]:
+    """An array as `_IndexState.sections` gave it, or as JSON holds it: [typecode, base64]."""
+    if isinstance(value, array):
+        if value.typecode != typecode:
+            raise ValueError(f"array of type {value.typecode!r}, not {typecode!r}")
+        return value
+    code, encoded = value
+    if code != typecode:
+        raise ValueError(f"array of type {code!r}, not {typecode!r}")
+    restored: array[Any] = array(typecode)
+    restored.frombytes(base64.b64decode(encoded, validate=True))
+    return restored
 
 
 def _search_words(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOP_WORDS]
+
+
+# -- saved index -------------------------------------------------------------------------------
+
+_LEVELS = {int(level): level for level in Level}
+_STATE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
+# What a lazy restore leaves for first use, by group: typo and suggestion look-ups, search.
+_DEFERRED = {
+    "_phrases": "fuzzy",
+    "_by_word": "fuzzy",
+    "_single": "fuzzy",
+    "_compacts": "fuzzy",
+    "_names_by_letter": "fuzzy",
+    "_name_words": "fuzzy",
+    "_search": "search",
+}
+_DEFERRED_LOCK = threading.RLock()
+
+
+class _IndexState:
+    """How `Glossary.index_sections` writes the index out and `restore` reads it back.
+
+    Entries and typo keys become rows of tables (an entry is shared by up to eight
+    structures), mappings become a column of keys beside a column of row lists, tuples become
+    lists, and the search postings stay flat arrays. Each section can be saved and restored
+    on its own, so neither side ever holds the whole index twice; `restore` reads each
+    section once, in its own order, and turns columns back into objects with `map` and `zip`,
+    whose loops run in C. It checks that the saved terms and order are exactly those
+    `Glossary(terms)` would index, and raises otherwise.
+    """
+
+    VERSION = 3
+
+    @staticmethod
+    def sections(g: Glossary) -> Iterator[tuple[str, Any]]:
+        slug_rows = g._positions
+        entry_rows: dict[int, int] = {}
+        entries: tuple[list[int], list[int], list[str]] = ([], [], [])
+        fuzzy_rows: dict[int, int] = {}
+        fuzzy: tuple[list[list[str]], list[list[str]], list[int]] = ([], [], [])
+
+        def entry(e: _Entry) -> int:
+            row = entry_rows.get(id(e))
+            if row is None:
+                row = entry_rows[id(e)] = len(entries[0])
+                entries[0].append(slug_rows[e.slug])
+                entries[1].append(int(e.level))
+                entries[2].append(e.display)
+            return row
+
+        def key(k: _FuzzyKey) -> int:
+            row = fuzzy_rows.get(id(k))
+            if row is None:
+                row = fuzzy_rows[id(k)] = len(fuzzy[0])
+                fuzzy[0].append(list(k.lights))
+                fuzzy[1].append(list(k.stems))
+                fuzzy[2].append(entry(k.entry))
+            return row
+
+        def of_entries(mapping: Mapping[str, list[_Entry]]) -> list[Any]:
+            return [list(mapping), [[entry(e) for e in items] for items in mapping.values()]]
+
+        def of_keys(mapping: Mapping[str, list[_FuzzyKey]]) -> list[Any]:
+            return [list(mapping), [[key(k) for k in items] for items in mapping.values()]]
+
+        def of_slugs(mapping: Mapping[str, Iterable[str]]) -> list[Any]:
+            rows = [sorted(slug_rows[s] for s in items) for items in mapping.values()]
+            return [list(mapping), rows]
+
+        yield "version", _IndexState.VERSION
+        yield "slugs", list(g._terms)
+        yield "name_keys", [g._name_keys[slug] for slug in g._terms]
+        yield "max_key_words", g._max_key_words
+        yield "light", of_entries(g._light.keys)
+        yield "compact", of_entries(g._compact.keys)
+        yield "stem", of_entries(g._stem.keys)
+        yield "stem_compact", of_entries(g._stem_compact.keys)
+        yield (
+            "phrases",
+            [
+                [list(k) for k in g._phrases],
+                [of_keys(dict(c.items())) for c in g._phrases.values()],
+            ],
+        )
+        yield (
+            "by_word",
+            [[list(k) for k in g._by_word], [[key(k) for k in ks] for ks in g._by_word.values()]],
+        )
+        yield "single", [list(g._single), [of_keys(dict(c.items())) for c in g._single.values()]]
+        yield (
+            "compacts",
+            [
+                [list(k) for k in g._compacts],
+                [of_entries(dict(c.items())) for c in g._compacts.values()],
+            ],
+        )
+        yield (
+            "names_by_letter",
+            [
+                list(g._names_by_letter),
+                [of_slugs(dict(c.items())) for c in g._names_by_letter.values()],
+            ],
+        )
+        yield "name_words", of_slugs(g._name_words)
+        yield from g._search.sections()
+        yield "entries", list(entries)  # last: the structures above fill the tables
+        yield "fuzzy", list(fuzzy)
+
+    @staticmethod
+    def restore(
+        g: Glossary, terms: list[Term], state: Mapping[str, Any], *, lazy: bool = False
+    ) -> None:
+        version = state["version"]
+        if version != _IndexState.VERSION:
+            raise ValueError(f"index state version {version!r}")
+        unique: dict[str, Term] = {}
+        for term in terms:
+            unique.setdefault(term.slug, term)
+        ordered = sorted(unique.values(), key=lambda t: (t.term.casefold(), t.slug))
+        slugs: list[str] = [t.slug for t in ordered]
+        if state["slugs"] != slugs:
+            raise ValueError("the saved index is of other terms")
+        g._set_terms(ordered)
+        g._name_keys = dict(zip(slugs, map(intern, state["name_keys"]), strict=True))
+        g._max_key_words = int(state["max_key_words"])
+
+        # Words repeat across thousands of keys: one string each, as the built index has.
+        slug_rows, levels, displays = state["entries"]
+        entries: list[_Entry] = list(
+            map(
+                partial(tuple.__new__, _Entry),
+                zip(
+                    map(slugs.__getitem__, slug_rows),
+                    map(_LEVELS.__getitem__, levels),
+                    map(intern, displays),
+                    strict=True,
+                ),
+            )
+        )
+        del slug_rows, levels, displays
+        of_entry = partial(map, entries.__getitem__)
+        of_slug = partial(map, slugs.__getitem__)
+        g._light = _Index(_mapping(state["light"], of_entry))
+        g._compact = _Index(_mapping(state["compact"], of_entry))
+        g._stem = _Index(_mapping(state["stem"], of_entry))
+        g._stem_compact = _Index(_mapping(state["stem_compact"], of_entry))
+
+        def fuzzy_group() -> None:
+            lights, stems, key_entries = state["fuzzy"]
+            light_words: list[tuple[str, ...]] = list(map(tuple, map(partial(map, intern), lights)))
+            stem_words = [
+                li if tuple(st) == li else tuple(map(intern, st))
+                for li, st in zip(light_words, stems, strict=True)
+            ]
+            fuzzy: list[_FuzzyKey] = list(
+                map(
+                    partial(tuple.__new__, _FuzzyKey),
+                    zip(
+                        light_words, stem_words, map(entries.__getitem__, key_entries), strict=True
+                    ),
+                )
+            )
+            del lights, stems, key_entries, light_words, stem_words
+            of_key = partial(map, fuzzy.__getitem__)
+            names, columns = state["phrases"]
+            phrases = {
+                (int(n), intern(first)): _choices(c, of_key)
+                for (n, first), c in zip(names, columns, strict=True)
+            }
+            names, rows = state["by_word"]
+            by_word = {
+                (int(n), int(at), intern(word)): list(of_key(r))
+                for (n, at, word), r in zip(names, rows, strict=True)
+            }
+            names, columns = state["single"]
+            single = {intern(c0): _choices(c, of_key) for c0, c in zip(names, columns, strict=True)}
+            names, columns = state["compacts"]
+            compacts = {
+                (intern(letter), int(size)): _choices(c, of_entry)
+                for (letter, size), c in zip(names, columns, strict=True)
+            }
+            names, columns = state["names_by_letter"]
+            names_by_letter = {
+                intern(letter): _choices(c, of_slug)
+                for letter, c in zip(names, columns, strict=True)
+            }
+            name_words = _mapping(state["name_words"], of_slug, set)
+            # Set together, once all are built: a reader sees all of them or none.
+            g._phrases, g._by_word, g._single = phrases, by_word, single
+            g._compacts, g._names_by_letter, g._name_words = compacts, names_by_letter, name_words
+
+        def search_group() -> None:
+            g._search = _SearchIndex.restored(slugs, state)
+
+        if lazy:
+            g._pending = {"fuzzy": fuzzy_group, "search": search_group}
+        else:
+            fuzzy_group()
+            search_group()
+
+
+def _mapping(column: list[Any], pick: Any, kind: Any = list) -> dict[str, Any]:
+    """Saved [keys, rows] back to {key: kind(items)}, the items picked by row from a table."""
+    texts, rows = column
+    return dict(zip(map(intern, texts), map(kind, map(pick, rows)), strict=True))
+
+
+def _choices(column: list[Any], pick: Any) -> _Choices[Any]:
+    return _Choices.restored(_mapping(column, pick))

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from bot.glossary.render import build_answer
 from bot.glossary.resolve import Glossary, Resolution
 from bot.glossary.roles import Role
-from bot.slack import blocks, grammar, messages, texts
+from bot.intake import texts as intake_texts
+from bot.intake.flow import Intake
+from bot.slack import blocks, grammar, intake_blocks, messages
 from bot.slack.blocks import AnswerState, Message
 from bot.slack.deps import Deps
 from bot.store import StoreError, lookup_key
@@ -114,6 +116,7 @@ def long_def_message(
 def resolve_and_log(deps: Deps, glossary: Glossary, query: str, user_id: str) -> Resolution:
     """Resolve a query, and log the look-up (for /define stats) after the reply is sent."""
     resolution = glossary.resolve(query)
+    deps.metrics.lookup(resolution.status)
     deps.background.spawn(
         deps.store.record_lookup(
             user_id,
@@ -165,8 +168,25 @@ async def reply_for(
             return await reply_for(
                 deps, glossary, lookup, user_id, thread_ts=thread_ts, public=public
             )
-        case _:  # Requests, Stats, Reload: the intake and operations features
-            return blocks.notice_message(texts.NOT_AVAILABLE)
+        case grammar.Requests() | grammar.Stats():
+            return await intake_reply(deps, parsed, user_id)
+        case grammar.Reload():
+            # Reloading reports back through the slash command's response_url.
+            return blocks.notice_message(messages.RELOAD_IS_A_COMMAND)
+    raise AssertionError(f"unhandled command {parsed!r}")  # pragma: no cover
+
+
+async def intake_reply(
+    deps: Deps, parsed: grammar.Requests | grammar.Stats, user_id: str
+) -> Message:
+    """`requests` (mine, with their status) and `stats` (triagers only), however asked."""
+    intake = Intake.from_settings(deps.store, deps.settings)
+    if isinstance(parsed, grammar.Requests):
+        tallies, more = await intake.requests_of(user_id)
+        return intake_blocks.requests_message(tallies, more)
+    if not intake.is_triager(user_id):
+        return blocks.notice_message(intake_texts.STATS_TRIAGERS_ONLY)
+    return intake_blocks.stats_message(await intake.stats())
 
 
 async def _role_name(deps: Deps, user_id: str) -> str | None:
@@ -189,7 +209,7 @@ async def _list_reply(
         return blocks.list_message(title, glossary.list_terms(role=role_filter), role=role_filter)
     if wanted:
         return blocks.list_message(wanted, [], role=reader_role)
-    return blocks.list_message(texts.ALL_TERMS, glossary.list_terms(), role=reader_role)
+    return blocks.list_message(messages.ALL_TERMS, glossary.list_terms(), role=reader_role)
 
 
 def _category_named(glossary: Glossary, wanted: str) -> str | None:

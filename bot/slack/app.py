@@ -38,11 +38,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, Settings
 from bot.glossary.roles import RoleDirectory
-from bot.intake import FormOnlyIntake
 from bot.slack import blocks, messages
 from bot.slack.background import Background, TrackedLazyListenerRunner
 from bot.slack.deps import Deps, GlossaryHolder, IntakeHook
 from bot.slack.listeners import register_listeners
+from bot.slack.listeners.intake import SlackIntake
+from bot.slack.metrics import note_error
+from bot.slack.observe import InstrumentedApp
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,12 +75,13 @@ def build_deps(
     intake: IntakeHook | None = None,
     background: Background | None = None,
 ) -> Deps:
+    roles = roles if roles is not None else settings.roles()
     return Deps(
         settings=settings,
         glossary=glossary,
         store=store,
-        roles=roles if roles is not None else settings.roles(),
-        intake=intake if intake is not None else FormOnlyIntake(settings.GLOSSARY_INTAKE_CHANNEL),
+        roles=roles,
+        intake=intake if intake is not None else SlackIntake(settings, glossary, store, roles),
         background=background if background is not None else Background(),
     )
 
@@ -106,7 +109,8 @@ def app_for(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
         raise ConfigError("SLACK_SIGNING_SECRET is required for `serve` (HTTP mode)")
     bolt_logger = logging.getLogger("bot.slack.bolt")
     bolt_logger.addFilter(_quiet_token_warning)
-    app = AsyncApp(
+    app = InstrumentedApp(
+        metrics=deps.metrics,
         name="glossary-bot",
         logger=bolt_logger,
         client=web_client(settings),
@@ -146,6 +150,7 @@ def _describe(body: dict[str, Any]) -> str:
 async def _on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
     """Every error a listener or middleware raises: logged with its trace, never shown."""
     log.error("error while handling %s", _describe(body), exc_info=error)
+    note_error()  # the request's log line and metrics say "error", even when we answer 200
     if body.get("command"):
         # A slash command's error would otherwise reach the user as Slack's own cryptic
         # "failed with the error" line; answer privately in the ack body instead.

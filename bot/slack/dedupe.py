@@ -15,11 +15,11 @@ seconds. The record of which events were handled lives in the store, keyed by th
 3. Success: `finish_event` (later deliveries are ignored forever). Failure: `release_event`
    and a 5xx, so Slack's next retry handles it at once instead of waiting for the lease.
 
-A delivery that cannot claim because *this* process finished or is running the event gets a
-200. Otherwise the claim may belong to a handler that died, so the delivery gets a 503: Slack
-retries (after about 1 and 5 minutes), and a later retry either finds the event finished
-(200) or takes over the expired lease. Answering 200 there would turn a crash into an event
-that is never answered.
+A delivery that cannot claim because the event is finished (here or on another replica), or
+running in this process, gets a 200. Otherwise the claim belongs to a handler elsewhere that
+may have died, so the delivery gets a 503: Slack retries (after about 1 and 5 minutes), and a
+later retry either finds the event finished (200) or takes over the expired lease. Answering
+200 there would turn a crash into an event that is never answered.
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ class EventGate:
             log.info("event %s: duplicate delivery, already handled here", event_id)
             return None
         if not await self._claim(event_id):
+            if await self._finished_elsewhere(event_id):
+                log.info("event %s: duplicate delivery, already handled", event_id)
+                return None
             log.info("event %s: claimed elsewhere; asking Slack to retry later", event_id)
             return BoltResponse(status=503, body="event in progress elsewhere")
         self._running.add(event_id)
@@ -95,6 +98,13 @@ class EventGate:
             # Better a rare double answer than none: reply without the record.
             log.exception("event %s: store unavailable for dedupe; replying anyway", event_id)
             return True
+
+    async def _finished_elsewhere(self, event_id: str) -> bool:
+        try:
+            return await self._store.event_finished(event_id)
+        except StoreError:
+            log.exception("event %s: store unavailable to check the event's outcome", event_id)
+            return False
 
     async def _handle(
         self, event_id: str, reply: Callable[[], Awaitable[None]]

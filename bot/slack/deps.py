@@ -8,17 +8,20 @@ a request that already read `holder.current` finishes with the index it started 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.config import Settings
 from bot.glossary.problems import Problem, Severity
+from bot.glossary.reload import ReloadOutcome
 from bot.glossary.resolve import Glossary
 from bot.glossary.roles import RoleDirectory
 from bot.slack.background import Background
+from bot.slack.metrics import Metrics
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,9 @@ HealthCheck = Callable[[], Awaitable[Sequence[str]]]
 ReloadHook = Callable[[Glossary], Awaitable[None]]
 """Called with the new glossary after each reload is swapped in (e.g. to close term requests)."""
 
+ReloadCommand = Callable[[str], Coroutine[Any, Any, ReloadOutcome]]
+"""Reloads the glossary now (the argument says why: "command", "signal", ...); see reloading.py."""
+
 
 @dataclass
 class GlossaryHolder:
@@ -37,6 +43,7 @@ class GlossaryHolder:
     current: Glossary
     problems: tuple[Problem, ...] = ()
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_reload: ReloadOutcome | None = None  # the last load or reload attempt, for /healthz
 
     def swap(self, glossary: Glossary, problems: Sequence[Problem] = ()) -> None:
         """Put a freshly built glossary in service. Readers see the old or the new, never a mix."""
@@ -88,3 +95,7 @@ class Deps:
     background: Background
     health_checks: list[HealthCheck] = field(default_factory=list)
     reload_hooks: list[ReloadHook] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Set after outbox rows are written, so the delivery worker (outbox.py) runs at once.
+    outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    reload: ReloadCommand | None = None  # set by the runtime when it can reload the glossary

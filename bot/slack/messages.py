@@ -188,14 +188,14 @@ HOME_ROLE_NONE = "No role chosen: answers show both the executive and engineerin
 HOME_BROWSE_LABEL = "*Browse by category*"
 HOME_PICK_CATEGORY = "Choose a category to see its terms."
 
-# --- listener replies (the same wording as bot/slack/listeners/texts.py, to move here) -------
+# --- listener replies ------------------------------------------------------------------------
 
 TERM_GONE = f"That term is no longer in the glossary. Try {COMMAND} with its name."
 CANNOT_POST_HERE = (
     "I can't post in this conversation yet. Add me to the channel "
     "(type /invite and pick the glossary app), then press Share again."
 )
-NOT_AVAILABLE = "That command is not available yet."
+RELOAD_IS_A_COMMAND = f"Reloading the glossary is done with `{COMMAND} reload` (triagers only)."
 ALL_TERMS = "All terms"
 
 # --- errors shown to people (never exception text) -------------------------------------------

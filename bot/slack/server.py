@@ -1,4 +1,4 @@
-"""The HTTP side: `POST /slack/events` into Bolt, and `GET /healthz` for load balancers.
+"""The HTTP side: `POST /slack/events` into Bolt, `GET /healthz` and `GET /metrics`.
 
 Every Slack request (slash commands, events, interactivity) arrives at one URL. Bolt's
 request verification middleware runs first: a bad signature, or a timestamp more than five
@@ -6,8 +6,15 @@ minutes old, gets 401 before any listener, store or Web API call.
 
 /healthz answers 200 `{"status": "ok", "terms": N, ...}` while the bot can answer, with
 `"degraded"` and a list of `problems` when something needs an operator but look-ups still
-work (the store unreachable, glossary files with errors, or anything a registered health check
-reports), and 503 when it cannot answer at all (no terms loaded, or shutting down).
+work (the store unreachable, glossary files with errors, a failed reload, intake posts stuck in
+the outbox, or anything a registered health check reports), and 503 when it cannot answer at
+all (no terms loaded, or shutting down). Beside `terms` it reports the last (re)load (when, why,
+its `path:line` errors, which broken files are served from their last good version) and the
+outbox backlog.
+
+/metrics is Prometheus' text format (see `metrics.py` for the series). Neither endpoint says
+anything secret, but both describe the deployment: let the load balancer expose only
+/slack/events to the internet.
 """
 
 from __future__ import annotations
@@ -23,14 +30,23 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
+from bot.glossary.problems import Problem, Severity
+from bot.glossary.reload import ReloadOutcome
 from bot.slack.deps import Deps
+from bot.slack.metrics import CONTENT_TYPE
+from bot.slack.reloading import display_path
 from bot.slack.runtime import StartupError, start_runtime, stop_on_signals
+from bot.store import OutboxStats
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 STORE_PING_TIMEOUT = 2.0
+MAX_HEALTH_ERRORS = 20  # path:line errors listed in /healthz (the log has them all)
+# An intake post older than this has waited too long: the outbox needs an operator.
+OUTBOX_STALE_SECONDS = 15 * 60
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are far smaller
 # How long in-flight requests may take to finish once shutdown starts.
 SHUTDOWN_GRACE_SECONDS = 10.0
@@ -60,8 +76,13 @@ def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
         body, status = await health(deps, stopping=state.stopping)
         return web.json_response(body, status=status)
 
+    async def metrics(request: web.Request) -> web.Response:
+        await deps.metrics.refresh(deps.store, deps.glossary)
+        return web.Response(body=deps.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get(HEALTH_PATH, healthz)
+    web_app.router.add_get(METRICS_PATH, metrics)
     return web_app
 
 
@@ -73,10 +94,17 @@ async def health(deps: Deps, *, stopping: bool = False) -> tuple[dict[str, Any],
     store_ok = await _ping(deps)
     if not store_ok:
         problems.append("store: the database does not answer (saved roles and dedupe are off)")
-    if holder.error_count:
+    outbox = await _outbox_stats(deps) if store_ok else None
+    last = holder.last_reload
+    if last is not None and last.failure is not None:
         problems.append(
-            f"glossary: {holder.error_count} errors in term files (see the log for path:line)"
+            f"glossary: the last reload failed ({last.failure}); still serving the glossary "
+            f"loaded at {holder.loaded_at.isoformat(timespec='seconds')}"
         )
+    if holder.error_count:
+        problems.append(_glossary_problem(holder.problems, last.kept if last else ()))
+    if outbox is not None:
+        problems.extend(_outbox_problems(outbox))
     for check in deps.health_checks:
         try:
             problems.extend(await check())
@@ -91,6 +119,10 @@ async def health(deps: Deps, *, stopping: bool = False) -> tuple[dict[str, Any],
         "store": "ok" if store_ok else "unreachable",
         "background_tasks": deps.background.pending,
     }
+    if last is not None:
+        body["reload"] = _reload_body(last, holder.problems)
+    if outbox is not None:
+        body["outbox"] = _outbox_body(outbox)
     if problems:
         body["problems"] = problems
     if stopping:
@@ -101,6 +133,68 @@ async def health(deps: Deps, *, stopping: bool = False) -> tuple[dict[str, Any],
         body.setdefault("problems", []).append("glossary: no terms loaded")
         return body, 503
     return body, 200
+
+
+def _glossary_problem(problems: tuple[Problem, ...], kept: tuple[str, ...]) -> str:
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    files = sorted({p.path for p in errors})
+    first = errors[0]
+    where = f"{display_path(first.path)}:{first.line}"
+    served = f"; {len(kept)} served from their last good version" if kept else ""
+    return (
+        f"glossary: {len(errors)} errors in {len(files)} term files (first: {where}){served}"
+        " - see `reload.errors` or the log for path:line"
+    )
+
+
+def _reload_body(last: ReloadOutcome, problems: tuple[Problem, ...]) -> dict[str, Any]:
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    body: dict[str, Any] = {
+        "at": last.at.isoformat(timespec="milliseconds"),
+        "reason": last.reason,
+        "ok": last.ok,
+        "seconds": round(last.seconds, 3),
+        "errors": [str(p) for p in errors[:MAX_HEALTH_ERRORS]],
+        "kept": list(last.kept),
+        "left_out": list(last.left_out),
+    }
+    if last.failure is not None:
+        body["failure"] = last.failure
+    return body
+
+
+def _outbox_body(stats: OutboxStats) -> dict[str, Any]:
+    age = stats.oldest_pending_age
+    return {
+        "pending": stats.pending,
+        "due": stats.due,
+        "retrying": stats.retrying,
+        "failed": stats.failed,
+        "oldest_pending_seconds": round(age.total_seconds()) if age is not None else None,
+        "last_error": stats.last_error,
+    }
+
+
+def _outbox_problems(stats: OutboxStats) -> list[str]:
+    # Which delivery errors need an operator is the outbox worker's call (its health check
+    # names them); here only a backlog that has waited too long, whatever the cause (no
+    # worker running, Slack refusing every post), since any replica can see it.
+    problems: list[str] = []
+    age = stats.oldest_pending_age
+    if age is not None and age.total_seconds() > OUTBOX_STALE_SECONDS:
+        problems.append(
+            f"outbox: the oldest of {stats.pending} pending Slack posts has waited "
+            f"{int(age.total_seconds() // 60)} minutes"
+        )
+    return problems
+
+
+async def _outbox_stats(deps: Deps) -> OutboxStats | None:
+    try:
+        return await asyncio.wait_for(deps.store.outbox_stats(), STORE_PING_TIMEOUT)
+    except Exception:
+        log.warning("outbox stats unavailable", exc_info=True)
+        return None
 
 
 async def _ping(deps: Deps) -> bool:
@@ -127,6 +221,7 @@ async def run_http(settings: Settings, host: str, port: int, terms_dir: Path | N
     bound = _bound_port(runner, port)
     # One line on stdout, so a supervisor (or a test) started with --port 0 learns the port.
     print(f"listening on http://{host}:{bound} ({EVENTS_PATH}, {HEALTH_PATH})", flush=True)
+    runtime.warm_up()
     stop = asyncio.Event()
     with stop_on_signals(stop):
         await stop.wait()

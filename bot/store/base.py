@@ -269,6 +269,9 @@ class Store(Protocol):
     async def finish_event(self, event_id: str) -> None:
         """Mark the event handled: every later claim_event for it returns False."""
 
+    async def event_finished(self, event_id: str) -> bool:
+        """Whether some handler already marked this event handled (on any replica)."""
+
     async def release_event(self, event_id: str) -> None:
         """Give up an unfinished claim (the handler failed cleanly), so a retry can take it
         at once instead of waiting for the lease. No effect on finished events."""

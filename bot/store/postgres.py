@@ -305,6 +305,13 @@ class PostgresStore:
                 (event_id, now, now, now),
             )
 
+    async def event_finished(self, event_id: str) -> bool:
+        async with self._transaction() as cur:
+            await cur.execute(
+                "SELECT 1 FROM slack_events WHERE event_id = %s AND state = 'done'", (event_id,)
+            )
+            return await cur.fetchone() is not None
+
     async def release_event(self, event_id: str) -> None:
         async with self._transaction() as cur:
             await cur.execute(

@@ -325,6 +325,15 @@ class SQLiteStore:
 
         await self._write(write)
 
+    async def event_finished(self, event_id: str) -> bool:
+        def read(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT 1 FROM slack_events WHERE event_id = ? AND state = 'done'", (event_id,)
+            ).fetchone()
+            return row is not None
+
+        return await self._read(read)
+
     async def release_event(self, event_id: str) -> None:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(

@@ -9,9 +9,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.deps import Deps
-from bot.slack.listeners import actions, commands, events, home, shortcuts, views
+from bot.slack.listeners import actions, commands, events, home, intake, shortcuts, views
 
-MODULES = (commands, events, actions, shortcuts, home, views)
+MODULES = (commands, events, actions, shortcuts, home, views, intake)
 
 
 def register_listeners(app: AsyncApp, deps: Deps) -> None:

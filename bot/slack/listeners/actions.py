@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.glossary.roles import Role
-from bot.slack import answering, blocks, texts
+from bot.slack import answering, blocks, messages
 from bot.slack.blocks import Message
 from bot.slack.deps import Deps
 from bot.slack.listeners.home import publish_home
@@ -58,7 +58,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             shared_by=user_id,
         )
         if message is None:
-            await _private(respond, blocks.notice_message(texts.TERM_GONE), replace=False)
+            await _private(respond, blocks.notice_message(messages.TERM_GONE), replace=False)
             return
         try:
             await client.chat_postMessage(
@@ -67,7 +67,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except SlackApiError as exc:
             if exc.response.get("error") not in _NOT_ALLOWED_HERE:
                 raise
-            await _private(respond, blocks.notice_message(texts.CANNOT_POST_HERE), replace=False)
+            await _private(respond, blocks.notice_message(messages.CANNOT_POST_HERE), replace=False)
             return
         # The private copy has done its job; leaving it would show the answer twice.
         await respond(delete_original=True)
@@ -108,7 +108,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             body,
             respond,
             client,
-            message or blocks.notice_message(texts.TERM_GONE),
+            message or blocks.notice_message(messages.TERM_GONE),
             replace=False,
         )
 
@@ -151,7 +151,7 @@ async def _show_term(
         body,
         respond,
         client,
-        message or blocks.notice_message(texts.TERM_GONE),
+        message or blocks.notice_message(messages.TERM_GONE),
         replace=True,
     )
 

@@ -19,6 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import answering, grammar, messages
 from bot.slack.deps import Deps
+from bot.slack.listeners import intake
+from bot.slack.reloading import reload_command
 
 COMMAND = messages.COMMAND
 
@@ -34,15 +36,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user_id = command.get("user_id", "")
         text = command.get("text") or ""
         parsed = grammar.parse_define(text, deps.roles, is_term=answering.is_term(glossary))
-        if isinstance(parsed, grammar.Request):
-            await ack()
-            deps.background.spawn(
-                deps.intake.open_request_modal(
-                    client, command.get("trigger_id", ""), parsed.term, "new", None, None
-                ),
-                name="open request modal",
-                request=request,
-            )
+        if isinstance(parsed, grammar.Request | grammar.Requests | grammar.Stats):
+            await intake.command(deps, parsed, ack, command, client, request)
+            return
+        if isinstance(parsed, grammar.Reload):
+            await reload_command(deps, ack, user_id, command.get("response_url"))
             return
         message = await answering.reply_for(deps, glossary, parsed, user_id)
         await ack(response_type="ephemeral", **message)

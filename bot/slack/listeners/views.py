@@ -18,6 +18,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         # The hook answers inside the ack: field errors must go back in it to reach the form.
         answer = await deps.intake.submit(client, body["user"]["id"], view)
+        deps.outbox_wake.set()  # a stored request waits in the outbox: deliver it now
         if answer:
             await ack(answer)
         else:

@@ -1,0 +1,1 @@
+"""Benchmarks: a synthetic glossary generator and scripts that print figures (see README.md)."""

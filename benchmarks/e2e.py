@@ -1,0 +1,241 @@
+"""End to end: signed `/define` requests to the real bot over HTTP, beside a minimal Bolt app.
+
+    python -m benchmarks.e2e [--terms 10000] [--requests 1000] [--rounds 2]
+
+The bot runs as `python -m bot serve` with the synthetic glossary (started once beforehand so
+its cache is warm, then given time to finish warming up), its own SQLite file, and the test
+suite's fake Slack Web API. The yardstick is `benchmarks.minimal_bolt`: an AsyncApp that acks
+`/define` with fixed text, with the same `process_before_response=True` and aiohttp adapter.
+
+Queries mix exact names, aliases, names with a typo and phrases that name nothing, in equal
+parts. The answer a user sees is in the HTTP response to the slash command (the ack body),
+so each request is timed from sending it to reading the whole response. Each round runs, for
+each concurrency (1 and 20): the bot, then the minimal app, on the same pre-signed requests;
+the figures are p50, p99 and requests per second, with the bot's answers checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from benchmarks._common import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    Server,
+    bot_env,
+    bot_server,
+    ensure_glossary,
+    machine,
+    median,
+    percentile,
+    running,
+    save_results,
+)
+from benchmarks.generate import load_manifest
+from bot.glossary.load import load_glossary
+
+KINDS = ("exact", "alias", "typo", "not_found")
+CONCURRENCIES = (1, 20)
+
+
+def queries(folder: Path, count: int, seed: int = 11) -> list[tuple[str, str, str | None]]:
+    """`count` (kind, text, expected slug) in a fixed shuffled order, kinds in equal parts."""
+    manifest = load_manifest(folder)["queries"]
+    picked = [
+        (kind, text, slug)
+        for kind in KINDS
+        for text, slug in manifest[kind][: max(1, count // len(KINDS))]
+    ]
+    random.Random(seed).shuffle(picked)  # noqa: S311 - an order, not a secret
+    return picked
+
+
+def signed(texts: list[str], response_url: str) -> list[tuple[bytes, dict[str, str]]]:
+    """Slash command requests signed as Slack signs them, with a timestamp of now."""
+    from slack_signing import signature, slash_command_body
+
+    out = []
+    timestamp = str(int(time.time()))
+    for text in texts:
+        body = slash_command_body(text, response_url=response_url)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature(body, timestamp, SIGNING_SECRET),
+        }
+        out.append((body.encode(), headers))
+    return out
+
+
+async def load(
+    url: str, requests: list[tuple[bytes, dict[str, str]]], concurrency: int
+) -> tuple[list[float], list[tuple[int, bytes]], float]:
+    """Send every request, `concurrency` at a time; latencies, responses, wall time."""
+    latencies: list[float] = [0.0] * len(requests)
+    answers: list[tuple[int, bytes]] = [(0, b"")] * len(requests)
+    next_index = iter(range(len(requests)))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            for i in next_index:
+                body, headers = requests[i]
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as response:
+                    content = await response.read()
+                latencies[i] = time.perf_counter() - started
+                answers[i] = (response.status, content)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return latencies, answers, wall
+
+
+def check(
+    answers: list[tuple[int, bytes]],
+    asked: list[tuple[str, str, str | None]],
+    names: dict[str, str],
+) -> dict[str, int]:
+    """What the user saw: a 200 with a message, naming the expected term for exact/alias."""
+    bad = {"status": 0, "empty": 0, "wrong_term": 0}
+    for (status, content), (kind, _, slug) in zip(answers, asked, strict=True):
+        if status != 200:
+            bad["status"] += 1
+            continue
+        message = json.loads(content or b"{}")
+        if not (message.get("text") or message.get("blocks")):
+            bad["empty"] += 1
+        elif (
+            kind in ("exact", "alias")
+            and slug
+            and names[slug].lower() not in content.decode().lower()
+        ):
+            bad["wrong_term"] += 1
+    return bad
+
+
+def run(count: int, requests: int, rounds: int) -> dict[str, Any]:
+    from slack_fake import FakeSlack
+
+    folder = ensure_glossary(count)
+    asked = queries(folder, requests)
+    names = {t.slug: t.term for t in load_glossary(folder / "terms").terms}
+    results: dict[str, Any] = {"terms": count, "requests": len(asked), "rounds": []}
+    with FakeSlack(token=BOT_TOKEN) as fake, tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cache = str(work / "cache")
+        warm = bot_server(folder / "terms", cache, work, fake.api_url)
+        with running(warm):  # fills the cache, as a previous deploy would have
+            warm.wait_healthy()
+            time.sleep(3)
+        bot = bot_server(folder / "terms", cache, work, fake.api_url)
+        minimal = Server(
+            [sys.executable, "-m", "benchmarks.minimal_bolt"],
+            bot_env(
+                SLACK_BOT_TOKEN=BOT_TOKEN,
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_API_URL=fake.api_url,
+            ),
+        )
+        with running(bot), running(minimal):
+            bot.wait_healthy()
+            time.sleep(3)  # the bot's warm-up of typo and search structures is done
+            texts = [text for _, text, _ in asked]
+            response_url = fake.response_url("benchmark")
+            for target in (bot, minimal):  # warm up connections, caches, auth.test
+                asyncio.run(
+                    load(f"{target.base_url}/slack/events", signed(texts[:200], response_url), 4)
+                )
+            for number in range(rounds):
+                round_result: dict[str, Any] = {}
+                for concurrency in CONCURRENCIES:
+                    total = len(asked) if concurrency == 1 else len(asked) * 2
+                    batch = (texts * 2)[:total]
+                    for name, target in (("bot", bot), ("minimal", minimal)):
+                        latencies, answers, wall = asyncio.run(
+                            load(
+                                f"{target.base_url}/slack/events",
+                                signed(batch, response_url),
+                                concurrency,
+                            )
+                        )
+                        entry = {
+                            "p50_s": percentile(latencies, 50),
+                            "p99_s": percentile(latencies, 99),
+                            "rps": total / wall,
+                            "requests": total,
+                        }
+                        if name == "bot":
+                            entry["failures"] = check(answers, (asked * 2)[:total], names)
+                        round_result[f"{name}_c{concurrency}"] = entry
+                        print(
+                            f"  round {number + 1} {name} c={concurrency}: {fmt(entry)}", flush=True
+                        )
+                results["rounds"].append(round_result)
+            results["bot_peak_rss_mb"] = bot.peak_rss_mb()
+    results["summary"] = summarize(results["rounds"])
+    return results
+
+
+def fmt(entry: dict[str, Any]) -> str:
+    text = (
+        f"p50 {entry['p50_s'] * 1e3:.2f} ms  p99 {entry['p99_s'] * 1e3:.2f} ms  "
+        f"{entry['rps']:.0f} req/s"
+    )
+    if "failures" in entry:
+        text += f"  failures {entry['failures']}"
+    return text
+
+
+def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the rounds, per app and concurrency, and the bot's share of the yardstick."""
+    out: dict[str, Any] = {}
+    for key in rounds[0]:
+        out[key] = {
+            stat: median([r[key][stat] for r in rounds]) for stat in ("p50_s", "p99_s", "rps")
+        }
+    for concurrency in CONCURRENCIES:
+        out[f"rps_share_c{concurrency}"] = (
+            out[f"bot_c{concurrency}"]["rps"] / out[f"minimal_c{concurrency}"]["rps"]
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--terms", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args(argv)
+    print(f"machine: {machine()}")
+    result = run(args.terms, args.requests, args.rounds)
+    s = result["summary"]
+    print("| app | concurrency | p50 | p99 | req/s |")
+    print("|---|---|---|---|---|")
+    for concurrency in CONCURRENCIES:
+        for name in ("bot", "minimal"):
+            e = s[f"{name}_c{concurrency}"]
+            print(
+                f"| {name} | {concurrency} | {e['p50_s'] * 1e3:.2f} ms | "
+                f"{e['p99_s'] * 1e3:.2f} ms | {e['rps']:.0f} |"
+            )
+    for concurrency in CONCURRENCIES:
+        print(f"bot / minimal req/s at c={concurrency}: {s[f'rps_share_c{concurrency}']:.2f}")
+    print(f"bot peak RSS: {result['bot_peak_rss_mb']:.0f} MB")
+    print(f"results: {save_results('e2e', result)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""The request flow: file a request once per term, triage it, close it when the term ships.
+
+`Intake` holds the policy and nothing of Slack: who may triage, how many requests a person may
+send per hour, what makes two requests the same (the resolver's normalisation, so "KV-cache"
+and "kv cache" are one request), when a reloaded glossary has answered a request. Each change
+is stored together with its outbox jobs (`jobs.py`) in one transaction; the Slack layer only
+wakes the delivery worker afterwards.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from bot.config import Settings
+from bot.glossary.model import Term
+from bot.glossary.normalize import clean, light_key
+from bot.glossary.resolve import Glossary
+from bot.intake.form import RequestForm
+from bot.intake.jobs import filing_jobs, status_jobs
+from bot.store import (
+    ACTIVE_REQUEST_STATUSES,
+    Clock,
+    RequestDraft,
+    RequestFiling,
+    RequestStatus,
+    RequestTally,
+    StatusChange,
+    Store,
+    TermRequest,
+    utc_now,
+)
+
+__all__ = [
+    "AlreadyDefined",
+    "Filed",
+    "Intake",
+    "RateLimited",
+    "RequestStats",
+    "Submission",
+    "TriageStatus",
+    "defined_term",
+    "request_key",
+]
+
+RATE_WINDOW = timedelta(hours=1)
+MISSES_WINDOW = timedelta(days=30)
+DEFAULT_REQUESTS_PER_HOUR = 10
+
+TriageStatus = Literal["accepted", "declined", "published"]
+# Which statuses each triage button may move a request from, so two triagers clicking at once
+# change it once, and a closed request stays closed.
+TRIAGE_FROM: dict[TriageStatus, tuple[RequestStatus, ...]] = {
+    "accepted": ("open",),
+    "declined": ("open", "accepted"),
+    "published": ("open", "accepted"),
+}
+
+
+@dataclass(frozen=True)
+class Filed:
+    """Stored (a new request, or joined to the open one), with its outbox jobs."""
+
+    filing: RequestFiling
+
+
+@dataclass(frozen=True)
+class AlreadyDefined:
+    """The glossary already has the term asked for: show it instead."""
+
+    term: Term
+
+
+@dataclass(frozen=True)
+class RateLimited:
+    """The person has sent `limit` requests in the last hour."""
+
+    limit: int
+
+
+Submission = Filed | AlreadyDefined | RateLimited
+
+
+@dataclass(frozen=True)
+class RequestStats:
+    """For `/define stats`: the most wanted requests and the look-ups that found nothing."""
+
+    most_requested: list[RequestTally]
+    most_missed: list[tuple[str, int]]
+
+
+def request_key(text: str) -> str:
+    """The dedupe key of a requested term: the resolver's light key of the cleaned text
+    (case, hyphens, plurals and Slack markup do not matter)."""
+    return light_key(clean(text)) or " ".join(text.casefold().split())
+
+
+def defined_term(glossary: Glossary, text: str) -> Term | None:
+    """The term `text` names exactly (name, alias or acronym), or None. Fuzzy matches do not
+    count: a near miss may well be a different term worth requesting."""
+    resolution = glossary.resolve(text)
+    return resolution.term if resolution.status == "found" else None
+
+
+class Intake:
+    """Files, triages and closes term requests in the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        triagers: Sequence[str] = (),
+        requests_per_hour: int = DEFAULT_REQUESTS_PER_HOUR,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.triagers = frozenset(triagers)
+        self.requests_per_hour = requests_per_hour
+        self.clock = clock
+
+    @classmethod
+    def from_settings(cls, store: Store, settings: Settings) -> Intake:
+        return cls(
+            store,
+            triagers=settings.GLOSSARY_TRIAGERS,
+            requests_per_hour=settings.GLOSSARY_REQUESTS_PER_HOUR,
+        )
+
+    def is_triager(self, user_id: str) -> bool:
+        return user_id in self.triagers
+
+    async def is_rate_limited(self, user_id: str) -> bool:
+        since = self.clock() - RATE_WINDOW
+        return await self.store.count_requests_since(user_id, since) >= self.requests_per_hour
+
+    async def submit(self, form: RequestForm, user_id: str, glossary: Glossary) -> Submission:
+        """Store a submitted form (joining the open request for the same term, if any)."""
+        target = glossary.get(form.context.slug) if form.context.slug else None
+        clarification = form.context.kind == "clarification" and target is not None
+        if not clarification:
+            existing = defined_term(glossary, form.term)
+            if existing is not None:
+                return AlreadyDefined(existing)
+        if await self.is_rate_limited(user_id):
+            return RateLimited(self.requests_per_hour)
+        about = target if clarification else None
+        draft = RequestDraft(
+            term=form.term,
+            # One clarification per term at a time, whatever wording each person used.
+            normalised_term=request_key(about.term if about is not None else form.term),
+            requester_id=user_id,
+            kind="clarification" if about is not None else "new",
+            target_slug=about.slug if about is not None else None,
+            where_seen=form.where_seen,
+            why=form.why,
+            affected_roles=form.roles,
+            urgency=form.urgency,
+            links=form.links,
+            anonymous=form.anonymous,
+            source_permalink=form.context.source,
+        )
+        filing = await self.store.create_request(
+            draft,
+            outbox=lambda f: filing_jobs(
+                f, links=form.links, roles=form.roles, urgency=form.urgency
+            ),
+        )
+        return Filed(filing)
+
+    async def triage(
+        self, request_id: int, status: TriageStatus, *, by: str, reason: str | None = None
+    ) -> StatusChange | None:
+        """Apply a triager's decision; None when the request is gone or already past it.
+        The caller checks `is_triager` first (and tells anyone else so)."""
+        return await self.store.set_request_status(
+            request_id,
+            status,
+            by=by,
+            reason=reason if status == "declined" else None,
+            from_statuses=TRIAGE_FROM[status],
+            outbox=status_jobs,
+        )
+
+    async def close_loop(self, glossary: Glossary) -> list[StatusChange]:
+        """After a reload: every active request the glossary now answers becomes published,
+        and everyone waiting on it is sent the definition. Safe on every replica at once."""
+        changes: list[StatusChange] = []
+        for request in await self.store.open_requests():
+            term = shipped_term(request, glossary)
+            if term is None:
+                continue
+            change = await self.store.set_request_status(
+                request.id,
+                "published",
+                from_statuses=ACTIVE_REQUEST_STATUSES,
+                outbox=functools.partial(status_jobs, slug=term.slug),
+            )
+            if change is not None:
+                changes.append(change)
+        return changes
+
+    async def requests_of(self, user_id: str, limit: int = 20) -> tuple[list[RequestTally], int]:
+        """The person's requests, newest first, with how many wait on each; and how many
+        more there are beyond `limit`."""
+        requests = await self.store.list_requests_for_user(user_id)
+        shown = requests[:limit]
+        tallies = [RequestTally(r, len(await self.store.requesters(r.id))) for r in shown]
+        return tallies, len(requests) - len(shown)
+
+    async def stats(self, limit: int = 10) -> RequestStats:
+        since = self.clock() - MISSES_WINDOW
+        return RequestStats(
+            most_requested=await self.store.top_requested(limit),
+            most_missed=await self.store.top_misses(limit, since=since),
+        )
+
+
+def shipped_term(request: TermRequest, glossary: Glossary) -> Term | None:
+    """The term that answers `request` in this glossary, if it does now.
+
+    A new term ships when its name resolves exactly. A clarification ships when its term has
+    been reviewed since the request was filed (its `last_reviewed` date moved past it)."""
+    if request.kind == "clarification" and request.target_slug:
+        term = glossary.get(request.target_slug)
+        if term is not None and term.last_reviewed > request.created_at.date():
+            return term
+        return None
+    return defined_term(glossary, request.term)

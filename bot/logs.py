@@ -1,0 +1,169 @@
+"""Log set-up: readable text or one JSON object a line, with secrets removed from both.
+
+`configure_logging` sends every record to stderr through one handler. Its `RedactingFilter`
+rewrites each record before any formatter sees it, so a secret cannot reach the output whatever
+logged it (our code, Bolt, the Web API client, an exception's text or traceback):
+
+- Slack tokens by their shape (`xoxb-`, `xoxp-`, `xoxe.xoxp-`, `xoxe-`, `xapp-`, ...);
+- the values of the secrets the bot was configured with (tokens, signing secret, the
+  database password), wherever they appear;
+- passwords in URLs (`scheme://user:password@host`), `token=...` / `"token": "..."` pairs
+  (Slack payloads carry a verification token) and `Bearer ...` credentials;
+- Slack's `response_url` webhooks, which let anyone holding them post as the bot.
+
+Structured fields travel in `extra={"fields": {...}}`: the JSON format puts them beside
+`message`; the text format shows the message alone, which already reads well.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Literal
+
+LogFormat = Literal["text", "json"]
+
+REDACTED = "[redacted]"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MIN_SECRET_LENGTH = 6  # shorter "secrets" would redact ordinary words
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Slack tokens: xoxb- (bot), xoxp- (user), xoxa-/xoxr-/xoxs-/xoxc-/xoxd-, rotating
+    # xoxe.xoxp- access and xoxe- refresh tokens, and xapp- app-level tokens. No word
+    # boundary in front: in JSON a token may follow an escape such as \u201c.
+    (re.compile(r"(xox[a-z](?:\.xox[a-z])?-|xapp-)[A-Za-z0-9-]+"), rf"\g<1>{REDACTED}"),
+    # user:password@ in URLs (database URLs above all).
+    (re.compile(r"(://[^:/@\s]*:)[^@\s/]+@"), rf"\g<1>{REDACTED}@"),
+    # token=..., "token": "...", 'token': '...' (form bodies, JSON, Python reprs).
+    (
+        re.compile(r"""(?i)(\b[a-z_]*token["']?\s*[:=]\s*["']?)(?!\[redacted\])[^\s"'&,;}]+"""),
+        rf"\g<1>{REDACTED}",
+    ),
+    (re.compile(r"(?i)(\bbearer\s+)[^\s\"',;}]+"), rf"\g<1>{REDACTED}"),
+    # response_url and incoming webhooks: the path is the credential.
+    (
+        re.compile(r"(hooks\.slack\.com/(?:commands|actions|services|triggers|workflows)/)\S+"),
+        rf"\g<1>{REDACTED}",
+    ),
+)
+
+
+class Redactor:
+    """Removes secrets from text: known values first (longest first), then known shapes."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        values = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}
+        self._values = sorted(values, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message, fields, exception and stack text without secrets.
+
+    The message is rendered here (args merged in) so a secret passed as an argument is caught
+    too; the exception is rendered here for the same reason (formatters reuse `exc_text`)."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+        self._plain = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = self.redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._plain.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = {key: self._clean(value) for key, value in fields.items()}
+        return True
+
+    def _clean(self, value: Any) -> Any:
+        return self.redact(value) if isinstance(value, str) else value
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ts, level, logger, message, the record's fields, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            for key, value in fields.items():
+                data.setdefault(str(key), value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            data["exc"] = record.exc_text
+        if record.stack_info:
+            data["stack"] = record.stack_info
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def configure_logging(
+    level: str, fmt: LogFormat = "text", secrets: Iterable[str] = ()
+) -> logging.Handler:
+    """Send every log record to stderr, redacted, as text or JSON lines. Returns the handler."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter(Redactor(secrets)))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(True)
+    # An exception nobody caught would be printed raw by Python, unredacted and not as JSON.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+    # The Web API client logs every request and response body at DEBUG; keep it quieter.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # watchfiles announces every change it sees; the reloader logs what it does about them.
+    logging.getLogger("watchfiles").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    return handler
+
+
+def _log_uncaught(
+    kind: type[BaseException], value: BaseException, trace: TracebackType | None
+) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, trace)
+        return
+    logging.getLogger("bot").critical("uncaught exception", exc_info=(kind, value, trace))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("bot").error(
+        "uncaught exception in thread %s",
+        name,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
