@@ -8,10 +8,11 @@ suite's fake Slack Web API. The yardstick is `benchmarks.minimal_bolt`: an Async
 `/define` with fixed text, with the same `process_before_response=True` and aiohttp adapter.
 
 Queries mix exact names, aliases, names with a typo and phrases that name nothing, in equal
-parts. The answer a user sees is in the HTTP response to the slash command (the ack body),
-so each request is timed from sending it to reading the whole response. Each round runs, for
-each concurrency (1 and 20): the bot, then the minimal app, on the same pre-signed requests;
-the figures are p50, p99 and requests per second, with the bot's answers checked.
+parts, all distinct within a round (N at concurrency 1, 2N at 20). The answer a user sees is
+in the HTTP response to the slash command (the ack body), so each request is timed from
+sending it to reading the whole response. Each round runs, for each concurrency: the bot,
+then the minimal app, on the same pre-signed requests; the figures are p50, p99 and requests
+per second, with the bot's answers checked.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from benchmarks.generate import load_manifest
 from bot.glossary.load import load_glossary
 
 KINDS = ("exact", "alias", "typo", "not_found")
+WARM_UP = 200
 CONCURRENCIES = (1, 20)
 
 
@@ -129,9 +131,14 @@ def run(count: int, requests: int, rounds: int) -> dict[str, Any]:
     from slack_fake import FakeSlack
 
     folder = ensure_glossary(count)
-    asked = queries(folder, requests)
+    # Distinct queries in each run (no answer can come from a warm repeat of the same text),
+    # and others again for the warm-up.
+    pool = queries(folder, 4 * 1000)
+    needed = 3 * requests + WARM_UP
+    if len(pool) < needed:
+        raise SystemExit(f"at most {(len(pool) - WARM_UP) // 3} requests a run")
     names = {t.slug: t.term for t in load_glossary(folder / "terms").terms}
-    results: dict[str, Any] = {"terms": count, "requests": len(asked), "rounds": []}
+    results: dict[str, Any] = {"terms": count, "requests": requests, "rounds": []}
     with FakeSlack(token=BOT_TOKEN) as fake, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         cache = str(work / "cache")
@@ -151,17 +158,19 @@ def run(count: int, requests: int, rounds: int) -> dict[str, Any]:
         with running(bot), running(minimal):
             bot.wait_healthy()
             time.sleep(3)  # the bot's warm-up of typo and search structures is done
-            texts = [text for _, text, _ in asked]
             response_url = fake.response_url("benchmark")
-            for target in (bot, minimal):  # warm up connections, caches, auth.test
+            warm_up = [text for _, text, _ in pool[-WARM_UP:]]
+            for target in (bot, minimal):  # warm up connections, auth.test, the loop
                 asyncio.run(
-                    load(f"{target.base_url}/slack/events", signed(texts[:200], response_url), 4)
+                    load(f"{target.base_url}/slack/events", signed(warm_up, response_url), 4)
                 )
+            runs = {1: pool[:requests], 20: pool[requests : 3 * requests]}
             for number in range(rounds):
                 round_result: dict[str, Any] = {}
                 for concurrency in CONCURRENCIES:
-                    total = len(asked) if concurrency == 1 else len(asked) * 2
-                    batch = (texts * 2)[:total]
+                    run_asked = runs[concurrency]
+                    total = len(run_asked)
+                    batch = [text for _, text, _ in run_asked]
                     for name, target in (("bot", bot), ("minimal", minimal)):
                         latencies, answers, wall = asyncio.run(
                             load(
@@ -177,7 +186,7 @@ def run(count: int, requests: int, rounds: int) -> dict[str, Any]:
                             "requests": total,
                         }
                         if name == "bot":
-                            entry["failures"] = check(answers, (asked * 2)[:total], names)
+                            entry["failures"] = check(answers, run_asked, names)
                         round_result[f"{name}_c{concurrency}"] = entry
                         print(
                             f"  round {number + 1} {name} c={concurrency}: {fmt(entry)}", flush=True

@@ -15,13 +15,14 @@ folder live in the cache folder:
   postings as raw arrays) for exactly the files (names and hashes) of a load, each with its
   own CRC-32, restored one at a time instead of rebuilt when the files are all unchanged.
 
-Both also record a fingerprint of the code that produced them (these modules, PyYAML,
+All three record a fingerprint of the code that produced them (these modules, PyYAML,
 pydantic, Python), so an upgrade never reads an old cache.
 
 Safety. The cache folder may sit in a shared temporary folder, so:
-- The format is JSON, never pickle: reading it cannot run code. Terms are rebuilt through the
-  pydantic model (`Term.model_validate`), so a cache can only ever hold terms that pass the
-  same checks as YAML does. A damaged file fails its CRC or its checks and is ignored.
+- The format is JSON (and raw arrays of numbers), never pickle: reading it cannot run code.
+  Terms are rebuilt through the pydantic model (`Term.model_validate_json`), so a cache can
+  only ever hold terms that pass the same checks as YAML does. A damaged file fails its CRC
+  or its checks and is ignored.
 - A cache folder or file that another user owns, or that others may write to, is not read
   (someone else could plant valid-looking but wrong definitions); the bot runs without it.
 - Writes go to a temporary file in the same folder, renamed over the old one: a reader sees
@@ -325,6 +326,12 @@ def _from_record(lines: tuple[bytes, bytes], source: _Source) -> CachedTermFile:
     return CachedTermFile(source.text, source.slug, term, problems, None, source.sha)
 
 
+def _digest(manifest: list[list[str]]) -> str:
+    """One hash for a list of (file name, content hash): which files, with which bytes."""
+    joined = "\n".join(f"{name}\0{sha}" for name, sha in manifest)
+    return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def _json_text(text: str) -> bytes:
     """A string as JSON: plain ASCII as it is (the common case, ten times quicker)."""
     if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
@@ -451,14 +458,14 @@ class GlossaryCache:
                 source = source._replace(row=row, raw=None)  # unchanged: its record is reused
             sources.append(source)
         manifest = [[source.name, source.sha] for source in sources]
-        digest = hashlib.sha256(json.dumps(manifest).encode()).hexdigest()
+        digest = _digest(manifest)
         changed = old != manifest
-        old_digest = "" if old is None else hashlib.sha256(json.dumps(old).encode()).hexdigest()
+        old_digest = "" if old is None or not self.keep_details else _digest(old)
         files = self._assemble(folder, sources, old_digest, write=changed)
         if files is None:  # the old cache failed its check (or lacks details): parse everything
             sources = [_source(source.path) for source in sources]
             manifest = [[source.name, source.sha] for source in sources]
-            digest = hashlib.sha256(json.dumps(manifest).encode()).hexdigest()
+            digest = _digest(manifest)
             files = self._assemble(folder, sources, "", write=True) or []
         elif not changed:
             _touch(self._terms_file(folder))  # in use: not to be tidied away as unused
@@ -537,7 +544,7 @@ class GlossaryCache:
                 }
                 terms_writer.header(header)
                 if details_writer is not None:
-                    digest = hashlib.sha256(json.dumps(manifest).encode()).hexdigest()
+                    digest = _digest(manifest)
                     details_writer.header({**header, "files": digest})
             for source in sources:
                 if source.row is not None:

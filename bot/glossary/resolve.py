@@ -930,7 +930,8 @@ def compound_acronyms(name: str) -> set[str]:
 
 # -- search ------------------------------------------------------------------------------------
 
-_FIELD_WEIGHTS = (("name", 3.0), ("aliases", 2.0), ("categories", 1.5), ("text", 1.0))
+# How much an occurrence of a word counts, by where it is; the text (definitions) counts 1.
+_NAME_WEIGHT, _ALIAS_WEIGHT, _CATEGORY_WEIGHT = 3.0, 2.0, 1.5
 
 
 class _SearchIndex:
@@ -969,9 +970,9 @@ class _SearchIndex:
         counts = Counter(map(stem, filterfalse(_is_stop_word, words(text))))
         weighted = cast("dict[str, float]", counts)
         for field_text, weight in (
-            (term.term, 3.0),
-            (" ".join(term.aliases), 2.0),
-            (" ".join(term.categories), 1.5),
+            (term.term, _NAME_WEIGHT),
+            (" ".join(term.aliases), _ALIAS_WEIGHT),
+            (" ".join(term.categories), _CATEGORY_WEIGHT),
         ):
             for word in map(stem, filterfalse(_is_stop_word, words(field_text))):
                 weighted[word] = weighted.get(word, 0) + weight
