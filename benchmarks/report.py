@@ -1,6 +1,6 @@
 """The figures of the last runs, as the Markdown tables of benchmarks/README.md, with growth.
 
-    python -m benchmarks.report
+    python -m benchmarks.report [--data benchmarks/data]
 
 Reads benchmarks/data/{coldstart,resolver,e2e}.json (written by the three scripts) and prints
 each table, the targets at 10,000 terms with whether they are met, and how each figure grows
@@ -9,16 +9,18 @@ from 1k to 10k to 100k terms.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from benchmarks.generate import DEFAULT_OUT
 
 
-def _load(name: str) -> dict[str, Any] | None:
-    path = DEFAULT_OUT / f"{name}.json"
+def _load(folder: Path, name: str) -> dict[str, Any] | None:
+    path = folder / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -114,7 +116,16 @@ def e2e(data: dict[str, Any]) -> None:
     print(
         f"\nbot / minimal requests per second: {s['rps_share_c1']:.2f} at concurrency 1, "
         f"{s['rps_share_c20']:.2f} at 20; bot peak RSS {data['bot_peak_rss_mb']:.0f} MB; "
-        f"failures {[r['bot_c1']['failures'] for r in data['rounds']]}\n"
+        f"wrong or failed answers: {_failures(data)}\n"
+    )
+
+
+def _failures(data: dict[str, Any]) -> int:
+    return sum(
+        sum(run["failures"].values())
+        for r in data["rounds"]
+        for key, run in r.items()
+        if key.startswith("bot_")
     )
 
 
@@ -123,9 +134,12 @@ def _loadavg(data: dict[str, Any]) -> str:
     return ", ".join(f"{x:.2f}" for x in load)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_OUT, help="folder of the JSON results")
+    args = parser.parse_args(argv)
     for name, show in (("coldstart", coldstart), ("resolver", resolver), ("e2e", e2e)):
-        data = _load(name)
+        data = _load(args.data, name)
         if data is None:
             print(f"(no {name} results yet: python -m benchmarks.{name})\n")
         else:

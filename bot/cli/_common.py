@@ -53,9 +53,13 @@ def load_indexed_terms(folder: Path) -> tuple[LoadedGlossary, Glossary]:
         raise CommandError(str(exc)) from exc
 
 
-def term_cache() -> GlossaryCache | None:
-    """Parsed terms kept between runs: $GLOSSARY_CACHE_DIR, else the default; `off`: none."""
-    return GlossaryCache.from_setting(os.environ.get(CACHE_DIR_ENV) or None)
+def term_cache(*, keep_details: bool = False) -> GlossaryCache | None:
+    """Parsed terms kept between runs: $GLOSSARY_CACHE_DIR, else the default; `off`: none.
+
+    `keep_details` (for `validate`) also keeps each file's raw data and field positions."""
+    return GlossaryCache.from_setting(
+        os.environ.get(CACHE_DIR_ENV) or None, keep_details=keep_details
+    )
 
 
 def role_directory() -> RoleDirectory:

@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     folder = terms_dir(args.dir)
     try:
-        report = validate_glossary(load_glossary(folder, cache=term_cache()))
+        report = validate_glossary(load_glossary(folder, cache=term_cache(keep_details=True)))
     except GlossaryFolderError as exc:
         raise CommandError(str(exc)) from exc
     if args.format == "json":
