@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -121,6 +123,48 @@ class TestUnreachable:
         await store.close()
         with pytest.raises(bot.store.StoreError, match="closed"):
             await store.get_role("U1")
+
+
+class TestStartingBesideAnotherWriter:
+    """Another process mid-write when the store first opens the file is waited for."""
+
+    async def test_waits_for_a_writer_before_switching_to_wal(self, tmp_path: Path) -> None:
+        # A writer with a pending change on a rollback-journal file: SQLite refuses the
+        # switch to WAL at once ("database is locked") rather than waiting on its own.
+        path = tmp_path / "bot.db"
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("CREATE TABLE notes (body TEXT)")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO notes VALUES ('in flight')")
+        release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+        release.start()
+        store = open_store(f"sqlite:///{path}")
+        try:
+            await store.migrate()
+            await store.set_role("U1", "legal")
+            assert await store.get_role("U1") == "legal"
+        finally:
+            release.join()
+            other.close()
+            await store.close()
+        with sqlite3.connect(path) as check:
+            assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert check.execute("SELECT body FROM notes").fetchall() == [("in flight",)]
+
+    async def test_gives_up_with_a_clear_error_after_the_busy_timeout(self, tmp_path: Path) -> None:
+        path = tmp_path / "bot.db"
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("CREATE TABLE notes (body TEXT)")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO notes VALUES ('never committed')")
+        store = SQLiteStore(path, busy_timeout=0.2)
+        try:
+            with pytest.raises(StoreUnavailableError, match="database is locked"):
+                await store.migrate()
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+            await store.close()
 
 
 class TestHelpers:

@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -151,7 +152,7 @@ class SQLiteStore:
                 conn.row_factory = sqlite3.Row
                 conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
                 if self.path != MEMORY:
-                    conn.execute("PRAGMA journal_mode = WAL")
+                    self._enter_wal_mode(conn)
                 conn.execute("PRAGMA synchronous = FULL")
                 conn.execute("PRAGMA foreign_keys = ON")
             except BaseException:
@@ -159,6 +160,27 @@ class SQLiteStore:
                 raise
             self._conn = conn
         return self._conn
+
+    def _enter_wal_mode(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL, waiting out other processes that hold it meanwhile.
+
+        Changing the journal mode needs an exclusive lock, and SQLite answers "database is
+        locked" at once rather than calling the busy handler, so replicas starting together
+        on a fresh file would fail. WAL is stored in the file: once one process has set it,
+        the others find it already set.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        pause = 0.005
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def _call(self, fn: Callable[[sqlite3.Connection], T], write: bool) -> T:
         conn = self._connection()
