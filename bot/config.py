@@ -9,6 +9,7 @@ out with an app-level token and needs `SLACK_APP_TOKEN`. A missing or bad value 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ LogFormat = Literal["text", "json"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TERMS_DIR = REPO_ROOT / "terms"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{6,}")  # public (C...) or older private (G...) channels
 
 # What each mode cannot start without, and why (the why ends the error line).
 REQUIRED: dict[Mode, tuple[tuple[str, str], ...]] = {
@@ -74,6 +76,8 @@ class Settings(BaseSettings):
     GLOSSARY_OUTBOX_LEASE_SECONDS: float = Field(default=60.0, ge=2.0, le=3600.0)
     GLOSSARY_LOG_FORMAT: LogFormat = "text"
     GLOSSARY_WATCH: bool = True  # reload when term files change; false for read-only deployments
+    # How long a user's saved role is reused without asking the database (0: ask every time).
+    GLOSSARY_ROLE_CACHE_SECONDS: float = Field(default=10.0, ge=0.0, le=3600.0)
 
     @field_validator("SLACK_BOT_TOKEN")
     @classmethod
@@ -118,11 +122,16 @@ class Settings(BaseSettings):
     @field_validator("GLOSSARY_INTAKE_CHANNEL")
     @classmethod
     def _channel_shape(cls, value: str | None) -> str | None:
+        # An ID, not a name: the bot reads the channel's history to deliver each request
+        # exactly once, and Slack's history calls take only IDs.
         if value is None:
             return None
         value = value.strip().lstrip("#")
-        if not value or any(c.isspace() for c in value):
-            raise ValueError("must be a channel ID such as C0123456789")
+        if not _CHANNEL_ID.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a channel ID; use the ID such as C0123456789 (in Slack, "
+                "open the channel's details: the ID is at the bottom), not its name"
+            )
         return value
 
     @model_validator(mode="before")

@@ -68,6 +68,12 @@ class TestLoadSettings:
             ("GLOSSARY_DEFAULT_ROLE", "wizard", "GLOSSARY_DEFAULT_ROLE: 'wizard' is not a role"),
             ("GLOSSARY_LOG_LEVEL", "chatty", "GLOSSARY_LOG_LEVEL: 'CHATTY' is not one of"),
             ("GLOSSARY_ROLES_FILE", "/does/not/exist.yml", "GLOSSARY_ROLES_FILE: cannot read"),
+            (
+                "GLOSSARY_INTAKE_CHANNEL",
+                "#glossary-requests",
+                "GLOSSARY_INTAKE_CHANNEL: 'glossary-requests' is not a channel ID; use the ID",
+            ),
+            ("GLOSSARY_INTAKE_CHANNEL", "c0123abcd", "GLOSSARY_INTAKE_CHANNEL: 'c0123abcd' is not"),
         ],
     )
     def test_bad_values_name_the_variable(
@@ -84,13 +90,13 @@ class TestLoadSettings:
         monkeypatch.setenv("GLOSSARY_TRIAGERS", " U1, U2 ,,U3 ")
         monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
         monkeypatch.setenv("GLOSSARY_LOG_LEVEL", "debug")
-        monkeypatch.setenv("GLOSSARY_INTAKE_CHANNEL", "#glossary-intake")
+        monkeypatch.setenv("GLOSSARY_INTAKE_CHANNEL", " #C0123ABCD ")
         settings = load_settings()
         assert settings.GLOSSARY_DEFAULT_ROLE == "product"
         assert settings.GLOSSARY_TRIAGERS == ("U1", "U2", "U3")
         assert settings.SLACK_API_URL == "http://127.0.0.1:9/api/"
         assert settings.GLOSSARY_LOG_LEVEL == "DEBUG"
-        assert settings.GLOSSARY_INTAKE_CHANNEL == "glossary-intake"
+        assert settings.GLOSSARY_INTAKE_CHANNEL == "C0123ABCD"
 
     def test_defaults(self) -> None:
         settings = load_settings()

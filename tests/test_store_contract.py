@@ -25,6 +25,7 @@ from bot.store import (
     RequestNotFoundError,
     StatusChange,
     Store,
+    StoreError,
     open_store,
 )
 
@@ -297,6 +298,23 @@ class TestLookupLog:
         await store.record_lookup("U1", "b", "found", "b")
         await store.record_lookup("U1", "c", "ambiguous", None)
         assert await store.lookup_counts() == {"ambiguous": 1, "found": 2}
+
+    async def test_many_at_once_are_all_kept(self, store: Store) -> None:
+        """A burst of look-ups (written together in a few transactions) loses none, and
+        each caller returns only once its own row is stored."""
+
+        async def look_up(n: int) -> None:
+            await store.record_lookup(f"U{n % 7}", f"miss {n % 10}", "not_found", None)
+            assert (await store.lookup_counts())["not_found"] >= 1
+
+        await asyncio.gather(*(look_up(n) for n in range(300)))
+        assert await store.lookup_counts() == {"not_found": 300}
+        assert await store.top_misses(limit=2) == [("miss 0", 30), ("miss 1", 30)]
+
+    async def test_a_look_up_after_close_is_refused(self, store: Store) -> None:
+        await store.close()
+        with pytest.raises(StoreError):
+            await store.record_lookup("U1", "late", "not_found", None)
 
     async def test_prune_lookups(self, store: Store, clock: FakeClock) -> None:
         await store.record_lookup("U1", "a", "not_found", None)

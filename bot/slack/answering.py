@@ -30,8 +30,11 @@ ROLE_LOOKUP_TIMEOUT = 1.0
 
 async def saved_role(deps: Deps, user_id: str) -> str | None:
     """The user's saved role name, or None (also when the store cannot answer in time)."""
+    known, role = deps.saved_roles.recent(user_id)
+    if known:
+        return role
     try:
-        return await asyncio.wait_for(deps.store.get_role(user_id), ROLE_LOOKUP_TIMEOUT)
+        return await asyncio.wait_for(deps.saved_roles.get(user_id), ROLE_LOOKUP_TIMEOUT)
     except (TimeoutError, StoreError):
         log.warning(
             "could not read the saved role of %s; using the default", user_id, exc_info=True
@@ -155,7 +158,7 @@ async def reply_for(
         case grammar.ListTerms(filter=wanted, role=role_filter):
             return await _list_reply(deps, glossary, wanted, role_filter, user_id)
         case grammar.SetRole(role=role_name):
-            await deps.store.set_role(user_id, role_name)
+            await deps.saved_roles.set(user_id, role_name)
             role = deps.roles.find(role_name) if role_name else None
             text = messages.role_saved(role) if role is not None else messages.ROLE_CLEARED
             return blocks.notice_message(text)

@@ -159,13 +159,13 @@ _CONTROL_SEQUENCE = re.compile(r"<(?=[!@#]|[A-Za-z][A-Za-z0-9+.\-]*:)")
 
 
 def _defang(text: str) -> str:
-    return _CONTROL_SEQUENCE.sub("‹", text)
+    return _CONTROL_SEQUENCE.sub("‹", text) if "<" in text else text
 
 
 def _utf16_len(text: str) -> int:
     # Slack may count UTF-16 code units; counting them is never shorter than counting
-    # code points, so a limit met this way is met either way.
-    return len(text.encode("utf-16-le")) // 2
+    # code points, so a limit met this way is met either way. ASCII is one unit a character.
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
@@ -176,7 +176,8 @@ def _truncate(text: str, limit: int) -> str:
 
     Safe on escaped text: a cut never leaves half an entity such as `&am`.
     """
-    if _utf16_len(text) <= limit:
+    # A character is at most two UTF-16 units, so short text needs no counting.
+    if len(text) * 2 <= limit or _utf16_len(text) <= limit:
         return text
     cut = text[: max(limit - 1, 0)]
     while cut and _utf16_len(cut) > limit - 1:
@@ -274,10 +275,17 @@ def _actions(elements: Sequence[Block], block_id: str | None = None) -> Block:
     return block
 
 
+# One encoder for every button value and block_id: `json.dumps` with options builds a new
+# encoder on each call, which showed up in the cost of every answer.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(data: dict[str, Any], limit: int) -> str:
     """Compact JSON of `data` within `limit`: the longest string value is shortened if needed."""
+    encoded = _COMPACT_JSON.encode(data)
+    if len(encoded) <= limit:
+        return encoded
     data = dict(data)
-    encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     while len(encoded) > limit:
         key = max(
             (k for k, v in data.items() if isinstance(v, str) and v),
@@ -289,7 +297,7 @@ def _json(data: dict[str, Any], limit: int) -> str:
         excess = len(encoded) - limit
         value: str = data[key]
         data[key] = value[: max(len(value) - excess - 8, 0)]
-        encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        encoded = _COMPACT_JSON.encode(data)
     return encoded
 
 
@@ -329,9 +337,15 @@ def _option(text: str, value: str) -> Block:
 
 
 def _role_options(roles: Iterable[Role]) -> list[Block]:
-    options = [_option(role.title, role.name) for role in roles]
+    # Every answer carries the picker; its options change only with the roles file.
+    return list(_role_options_for(tuple((role.title, role.name) for role in roles)))
+
+
+@functools.lru_cache(maxsize=8)
+def _role_options_for(titles_and_names: tuple[tuple[str, str], ...]) -> tuple[Block, ...]:
+    options = [_option(title, name) for title, name in titles_and_names]
     options.append(_option("No role (both framings)", ROLE_NONE_VALUE))
-    return options[: _Limits.options]
+    return tuple(options[: _Limits.options])
 
 
 def _role_picker(roles: Iterable[Role], current: str | None) -> Block:

@@ -23,6 +23,7 @@ from bot.glossary.roles import RoleDirectory
 from bot.slack.background import Background
 from bot.slack.metrics import Metrics
 from bot.store import Store
+from bot.store.saved_roles import SavedRoles
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class Deps:
     roles: RoleDirectory
     intake: IntakeHook
     background: Background
+    saved_roles: SavedRoles
     health_checks: list[HealthCheck] = field(default_factory=list)
     reload_hooks: list[ReloadHook] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)

@@ -107,6 +107,9 @@ class InstrumentedApp(AsyncApp):
         seconds = time.perf_counter() - record.started
         outcome = outcome_of(status, record.outcome)
         self.metrics.request_done(record.kind, outcome, seconds)
+        level = logging.WARNING if outcome in ("error", "rejected") else logging.INFO
+        if not log.isEnabledFor(level):
+            return  # the line would be dropped: do not spend the request's time building it
         fields: dict[str, Any] = {
             "event": "slack_request",
             "kind": record.kind,
@@ -119,7 +122,6 @@ class InstrumentedApp(AsyncApp):
         retry = req.headers.get("x-slack-retry-num") or []
         if retry:
             fields["retry"] = retry[0]
-        level = logging.WARNING if outcome in ("error", "rejected") else logging.INFO
         log.log(
             level,
             "%s %s: %s (%d) in %.1f ms",

@@ -81,7 +81,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user_id = body["user"]["id"]
         if _on_home(body):
             # The Home tab's picker saves the reader's default role.
-            await deps.store.set_role(user_id, None if chosen == blocks.ROLE_NONE_VALUE else chosen)
+            saved = None if chosen == blocks.ROLE_NONE_VALUE else chosen
+            await deps.saved_roles.set(user_id, saved)
             await publish_home(deps, client, user_id)
             return
         role = await answering.effective_role(deps, user_id, chosen)
