@@ -48,7 +48,9 @@ class PlaygroundProcess:
         self.log_path = workdir / "playground.log"
         self._lines: queue.Queue[str] = queue.Queue()
 
-    def start(self) -> PlaygroundProcess:
+    def start(self, *, own_process_group: bool = False) -> PlaygroundProcess:
+        """Start it; `own_process_group` makes it a terminal's foreground job of its own, so
+        a test can deliver Ctrl+C as a terminal does: to the playground and the bot at once."""
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "playground", "--port", "0", "--terms", str(self.terms)],
@@ -57,6 +59,7 @@ class PlaygroundProcess:
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
+            start_new_session=own_process_group,
         )
         log.close()
         threading.Thread(target=self._pump, daemon=True).start()

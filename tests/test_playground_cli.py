@@ -7,6 +7,7 @@ read its snapshots, so the whole chain (page API → signed request → the bot 
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -91,6 +92,18 @@ def test_ctrl_c_stops_the_playground_and_the_bot(tmp_path: Path) -> None:
     process = PlaygroundProcess(tmp_path).start()
     bot_url = process.bot_url
     assert process.stop(signal.SIGINT) == 0
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):
+        urllib.request.urlopen(f"{bot_url}/healthz", timeout=2)  # noqa: S310
+    assert "Traceback" not in process.log()
+
+
+def test_ctrl_c_in_a_terminal_reaches_both_and_stops_cleanly(tmp_path: Path) -> None:
+    """A terminal sends SIGINT to the whole job: the bot may stop before the playground."""
+    process = PlaygroundProcess(tmp_path).start(own_process_group=True)
+    assert process.process is not None
+    bot_url = process.bot_url
+    os.killpg(process.process.pid, signal.SIGINT)
+    assert process.process.wait(30) == 0
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         urllib.request.urlopen(f"{bot_url}/healthz", timeout=2)  # noqa: S310
     assert "Traceback" not in process.log()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 
@@ -200,6 +201,28 @@ class TestShutdown:
             assert bot_proc.stop() == 0
             assert "cancelled" not in bot_proc.stderr()
             assert not asyncio.run(_claim_again(bot_proc, event_id))
+
+
+    def test_a_second_signal_while_draining_does_not_cut_it_short(
+        self, fake_slack: FakeSlack, tmp_path: Path
+    ) -> None:
+        """Ctrl+C pressed twice, or a supervisor that repeats SIGTERM: the reply still goes."""
+        event_id = unique("EvTwice")
+        with running_bot(fake_slack, tmp_path) as bot_proc:
+            fake_slack.fail("chat.postMessage", delay=3.5)
+            reply = bot_proc.sender().event(dm_event("RAG"), event_id=event_id)
+            assert reply.status == 200
+            process = bot_proc.process
+            assert process is not None
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            process.send_signal(signal.SIGINT)
+            assert process.wait(20) == 0
+            assert "Traceback" not in bot_proc.stderr()
+            assert not asyncio.run(_claim_again(bot_proc, event_id))
+            posted = fake_slack.calls_to("chat.postMessage")
+            assert posted
+            assert posted[-1].ok
 
 
 async def _claim_again(bot_proc: BotProcess, event_id: str) -> bool:

@@ -123,6 +123,12 @@ async def run_playground(options: PlaygroundOptions) -> int:
     playground.set_base_url(local)
     workdir = Path(tempfile.mkdtemp(prefix="glossary-playground-"))
     bot: asyncio.subprocess.Process | None = None
+    # Ctrl+C is caught from here on, before anything says "ready": a person (or a script)
+    # who stops the playground the moment it is up gets a clean stop, not a traceback.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
         env = bot_environment(
             os.environ,
@@ -141,12 +147,15 @@ async def run_playground(options: PlaygroundOptions) -> int:
         if options.host not in LOOPBACK:
             print("  note: the page has no login; anyone who can reach it can use it", flush=True)
         print("  Ctrl+C stops the playground and the bot.", flush=True)
-        return await _wait(bot)
+        return await _wait(bot, stop)
     finally:
+        # The handlers stay until the end: a second Ctrl+C while stopping changes nothing.
         if bot is not None:
             await _stop(bot)
         await runner.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 async def _start_bot(
@@ -180,21 +189,16 @@ async def _relay(stream: asyncio.StreamReader) -> None:
         sys.stdout.flush()
 
 
-async def _wait(bot: asyncio.subprocess.Process) -> int:
-    """Until SIGINT/SIGTERM (0) or the bot exits on its own (1)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def _wait(bot: asyncio.subprocess.Process, stop: asyncio.Event) -> int:
+    """Until `stop` is set by SIGINT/SIGTERM (0) or the bot exits on its own (1)."""
     waiter = asyncio.ensure_future(stop.wait())
     exited = asyncio.ensure_future(bot.wait())
     try:
         done, _ = await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         waiter.cancel()
-    if exited in done:
+    # A Ctrl+C in a terminal reaches the bot too, which may stop first: still a clean stop.
+    if exited in done and not stop.is_set():
         print(f"the bot stopped (exit code {bot.returncode}); stopping the playground", flush=True)
         return 1
     exited.cancel()

@@ -219,16 +219,18 @@ async def run_http(settings: Settings, host: str, port: int, terms_dir: Path | N
         await runtime.close()
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = _bound_port(runner, port)
-    # One line on stdout, so a supervisor (or a test) started with --port 0 learns the port.
-    print(f"listening on http://{host}:{bound} ({EVENTS_PATH}, {HEALTH_PATH})", flush=True)
-    runtime.warm_up()
     stop = asyncio.Event()
+    # Caught before the port is announced and until the very end: a signal the moment the
+    # bot is up, or a second one while it drains, never cuts the drain short.
     with stop_on_signals(stop):
+        # One line on stdout, so a supervisor (or a test) started with --port 0 learns the port.
+        print(f"listening on http://{host}:{bound} ({EVENTS_PATH}, {HEALTH_PATH})", flush=True)
+        runtime.warm_up()
         await stop.wait()
-    log.info("shutting down: finishing in-flight requests")
-    web_app[STATE_KEY].stopping = True
-    await runner.cleanup()  # stops accepting, then waits for requests in progress
-    await runtime.close()
+        log.info("shutting down: finishing in-flight requests")
+        web_app[STATE_KEY].stopping = True
+        await runner.cleanup()  # stops accepting, then waits for requests in progress
+        await runtime.close()
     log.info("stopped")
     return 0
 

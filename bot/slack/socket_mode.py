@@ -50,15 +50,15 @@ async def run_socket(settings: Settings, terms_dir: Path | None, health_port: in
             raise StartupError(
                 f"cannot listen on 127.0.0.1:{health_port}: {exc.strerror}"
             ) from None
-    print("connected to Slack in Socket Mode", flush=True)
     stop = asyncio.Event()
-    with stop_on_signals(stop):
+    with stop_on_signals(stop):  # until the end, as in `serve`: see run_http
+        print("connected to Slack in Socket Mode", flush=True)
         await stop.wait()
-    log.info("shutting down: closing the Socket Mode connection")
-    web_app[STATE_KEY].stopping = True
-    await handler.close_async()  # type: ignore[no-untyped-call]
-    if runner is not None:
-        await runner.cleanup()
-    await runtime.close()
+        log.info("shutting down: closing the Socket Mode connection")
+        web_app[STATE_KEY].stopping = True
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        if runner is not None:
+            await runner.cleanup()
+        await runtime.close()
     log.info("stopped")
     return 0
