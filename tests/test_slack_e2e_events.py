@@ -202,7 +202,6 @@ class TestShutdown:
             assert "cancelled" not in bot_proc.stderr()
             assert not asyncio.run(_claim_again(bot_proc, event_id))
 
-
     def test_a_second_signal_while_draining_does_not_cut_it_short(
         self, fake_slack: FakeSlack, tmp_path: Path
     ) -> None:
