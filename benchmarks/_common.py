@@ -86,6 +86,19 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far; NaN where /proc is missing.
+
+    Beside requests per second, which the other work on a shared host moves, the CPU a server
+    spends on each request says what it costs whatever the host is doing.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bot_env(**overrides: str) -> dict[str, str]:
     """This environment without SLACK_*/GLOSSARY_* settings, bytecode caching on, plus overrides.
 

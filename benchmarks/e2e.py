@@ -35,6 +35,7 @@ from benchmarks._common import (
     Server,
     bot_env,
     bot_server,
+    cpu_seconds,
     ensure_glossary,
     machine,
     median,
@@ -172,6 +173,8 @@ def run(count: int, requests: int, rounds: int) -> dict[str, Any]:
                     total = len(run_asked)
                     batch = [text for _, text, _ in run_asked]
                     for name, target in (("bot", bot), ("minimal", minimal)):
+                        assert target.process is not None
+                        cpu_before = cpu_seconds(target.process.pid)
                         latencies, answers, wall = asyncio.run(
                             load(
                                 f"{target.base_url}/slack/events",
@@ -179,7 +182,9 @@ def run(count: int, requests: int, rounds: int) -> dict[str, Any]:
                                 concurrency,
                             )
                         )
+                        cpu = cpu_seconds(target.process.pid) - cpu_before
                         entry = {
+                            "cpu_per_request_s": cpu / total,
                             "p50_s": percentile(latencies, 50),
                             "p99_s": percentile(latencies, 99),
                             "rps": total / wall,
@@ -200,7 +205,7 @@ def run(count: int, requests: int, rounds: int) -> dict[str, Any]:
 def fmt(entry: dict[str, Any]) -> str:
     text = (
         f"p50 {entry['p50_s'] * 1e3:.2f} ms  p99 {entry['p99_s'] * 1e3:.2f} ms  "
-        f"{entry['rps']:.0f} req/s"
+        f"{entry['rps']:.0f} req/s  CPU {entry['cpu_per_request_s'] * 1e6:.0f} µs/request"
     )
     if "failures" in entry:
         text += f"  failures {entry['failures']}"
@@ -212,7 +217,8 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in rounds[0]:
         out[key] = {
-            stat: median([r[key][stat] for r in rounds]) for stat in ("p50_s", "p99_s", "rps")
+            stat: median([r[key][stat] for r in rounds])
+            for stat in ("p50_s", "p99_s", "rps", "cpu_per_request_s")
         }
     for concurrency in CONCURRENCIES:
         out[f"rps_share_c{concurrency}"] = (
@@ -230,14 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}")
     result = run(args.terms, args.requests, args.rounds)
     s = result["summary"]
-    print("| app | concurrency | p50 | p99 | req/s |")
-    print("|---|---|---|---|---|")
+    print("| app | concurrency | p50 | p99 | req/s | server CPU per request |")
+    print("|---|---|---|---|---|---|")
     for concurrency in CONCURRENCIES:
         for name in ("bot", "minimal"):
             e = s[f"{name}_c{concurrency}"]
             print(
                 f"| {name} | {concurrency} | {e['p50_s'] * 1e3:.2f} ms | "
-                f"{e['p99_s'] * 1e3:.2f} ms | {e['rps']:.0f} |"
+                f"{e['p99_s'] * 1e3:.2f} ms | {e['rps']:.0f} | "
+                f"{e['cpu_per_request_s'] * 1e6:.0f} µs |"
             )
     for concurrency in CONCURRENCIES:
         print(f"bot / minimal req/s at c={concurrency}: {s[f'rps_share_c{concurrency}']:.2f}")

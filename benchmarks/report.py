@@ -104,14 +104,16 @@ def e2e(data: dict[str, Any]) -> None:
         f"End to end, {data['terms']:,} terms, {len(data['rounds'])} rounds "
         f"(load average: {_loadavg(data)})\n"
     )
-    print("| app | concurrency | p50 | p99 | requests/s |")
-    print("|---|---|---|---|---|")
+    print("| app | concurrency | p50 | p99 | requests/s | server CPU per request |")
+    print("|---|---|---|---|---|---|")
     for concurrency in (1, 20):
         for name in ("bot", "minimal"):
             e = s[f"{name}_c{concurrency}"]
+            cpu = e.get("cpu_per_request_s")
+            cpu_text = f"{cpu * 1e6:.0f} µs" if cpu is not None else "n/a"
             print(
                 f"| {name} | {concurrency} | {e['p50_s'] * 1e3:.2f} ms | {e['p99_s'] * 1e3:.2f} ms"
-                f" | {e['rps']:.0f} |"
+                f" | {e['rps']:.0f} | {cpu_text} |"
             )
     print(
         f"\nbot / minimal requests per second: {s['rps_share_c1']:.2f} at concurrency 1, "
