@@ -59,6 +59,7 @@ _EMOJI = re.compile(r":[a-z0-9_+'-]+:", re.IGNORECASE)
 _MARKUP = re.compile(r"[*_~`]+")
 # Emoji and other pictographs typed as characters rather than :shortcodes:.
 _SYMBOL_CATEGORIES = frozenset({"So", "Sk", "Cs", "Co"})
+_ASCII_SYMBOLS = str.maketrans({"^": " ", "`": " "})  # the only ASCII characters of those
 _SPACES = re.compile(r"\s+")
 _EDGE_PUNCT = " \t\n\"'()[]{}<>.,;:!?¿¡|/\\-–—>*#"
 
@@ -94,9 +95,13 @@ def _plain(text: str) -> str:
     text = _BARE_URL.sub(" ", text)
     text = _EMOJI.sub(" ", text)
     text = _MARKUP.sub(" ", text)
-    text = "".join(
-        " " if unicodedata.category(c) in _SYMBOL_CATEGORIES or c == "\ufe0f" else c for c in text
-    )
+    if text.isascii():  # the common case: one C call instead of a lookup per character
+        text = text.translate(_ASCII_SYMBOLS)
+    else:
+        text = "".join(
+            " " if unicodedata.category(c) in _SYMBOL_CATEGORIES or c == "\ufe0f" else c
+            for c in text
+        )
     return _SPACES.sub(" ", text).strip(_EDGE_PUNCT)
 
 
@@ -250,7 +255,9 @@ def extract(text: str) -> Extraction:
     plain = clean(text)
     primary, filler_only = _strip_question(plain)
     secondary: list[str] = []
-    labelled = clean(text, link_labels=True)
+    # Without a "<" there is no link, and so no label to keep: ASCII text cannot gain one from
+    # Unicode normalisation, so cleaning it again would give the same text.
+    labelled = clean(text, link_labels=True) if "<" in text or not text.isascii() else plain
     if labelled != plain:
         secondary, _ = _strip_question(labelled)
         if filler_only:

@@ -33,8 +33,10 @@ import itertools
 import logging
 import math
 import re
+import sys
 import threading
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -79,6 +81,9 @@ MAX_QUERY_CHARS = 500  # longer input is a pasted message, not a term
 MAX_FUZZY_WORDS = 8
 MAX_SUGGESTIONS = 5
 SUGGEST_SIMILARITY = 75  # fuzz.ratio a name needs to be offered as "did you mean"
+MEMO_LIMIT = 20_000  # answers a glossary keeps per memo before it starts afresh
+MEMO_TEXT_CHARS = 200  # longer text is no name: answered without keeping it in a memo
+_UNKNOWN = object()  # not in a memo (None is a valid answer)
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -230,6 +235,41 @@ class _Choices(Generic[_T]):
         return self._items.items()
 
 
+class _ByLength:
+    """A list of strings ordered by length, to score only those of the lengths that can match.
+
+    `rows[i]` is where `strings[i]` stands in the original list; strings of one length keep
+    their original order (a stable sort), so ties can still be broken by that order.
+    """
+
+    __slots__ = ("_lengths", "rows", "strings")
+
+    def __init__(self, strings: list[str]) -> None:
+        order = sorted(range(len(strings)), key=lambda row: len(strings[row]))
+        self.strings = [strings[row] for row in order]
+        # Numbers as arrays: a tenth of the memory of lists of ints for a large glossary.
+        self.rows = array("Q", order)
+        self._lengths = array("Q", map(len, self.strings))
+
+    def span(self, shortest: int, longest: int) -> tuple[int, int]:
+        """The slice of `strings` whose lengths lie in [shortest, longest]."""
+        return bisect_left(self._lengths, shortest), bisect_right(self._lengths, longest)
+
+
+def _ratio_lengths(length: int, cutoff: float) -> tuple[int, int]:
+    """The lengths a string needs for `fuzz.ratio` with one of `length` to reach `cutoff`.
+
+    The ratio is 200 * LCS / (a + b), and LCS is at most the shorter length, so a string of
+    length b > a can reach the cutoff c only if b <= a * (200 - c) / c, and one of b < a only
+    if b >= a * c / (200 - c). Widened by one either way, so rounding can never drop a match.
+    """
+    if cutoff <= 0:  # every string reaches it
+        return 0, sys.maxsize
+    shortest = math.floor(length * cutoff / (200 - cutoff)) - 1
+    longest = math.ceil(length * (200 - cutoff) / cutoff) + 1
+    return max(shortest, 0), longest
+
+
 class Glossary:
     """Every term, indexed for resolving queries, searching and browsing."""
 
@@ -246,6 +286,7 @@ class Glossary:
             unique.setdefault(term.slug, term)
         ordered = sorted(unique.values(), key=lambda t: (t.term.casefold(), t.slug))
         self._set_terms(ordered)
+        self._init_memos()
         self._name_keys = {t.slug: light_key(t.term) for t in ordered}
 
         self._light = _Index()
@@ -259,7 +300,8 @@ class Glossary:
         self._single: dict[str, _Choices[_FuzzyKey]] = defaultdict(_Choices)
         self._compacts: dict[tuple[str, int], _Choices[_Entry]] = defaultdict(_Choices)
         self._names_by_letter: dict[str, _Choices[str]] = defaultdict(_Choices)
-        self._name_words: dict[str, set[str]] = defaultdict(set)
+        # Terms whose names use a word, in name order (terms are indexed in that order).
+        self._name_words: dict[str, list[str]] = defaultdict(list)
         self._max_key_words = 1
         for term in ordered:
             self._index_term(term)
@@ -285,6 +327,14 @@ class Glossary:
         self._terms: dict[str, Term] = {t.slug: t for t in ordered}
         self.terms: Mapping[str, Term] = MappingProxyType(self._terms)
         self._positions = {slug: i for i, slug in enumerate(self._terms)}
+
+    def _init_memos(self) -> None:
+        """Answers and derived tables kept per glossary, which never changes once built.
+
+        Not part of the index state: rebuilt as they are used, after a restore as well.
+        """
+        self._found_names: dict[str, Term | None] = {}
+        self._by_length: dict[str, _ByLength] = {}
 
     @classmethod
     def from_folder(cls, path: str | Path) -> tuple[Glossary, LoadedGlossary]:
@@ -418,7 +468,9 @@ class Glossary:
         self._max_key_words = max(self._max_key_words, len(stems))
         for word in stems:
             if word not in STOP_WORDS and word not in DOMAIN_QUALIFIERS:
-                self._name_words[word].add(slug)
+                slugs = self._name_words[word]
+                if not slugs or slugs[-1] != slug:  # a term's names are all indexed at once
+                    slugs.append(slug)
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -426,7 +478,24 @@ class Glossary:
         return self._terms.get(slug)
 
     def find_by_name(self, name: str) -> Term | None:
-        """The one term with exactly this (normalised) name, alias or slug, else None."""
+        """The one term with exactly this (normalised) name, alias or slug, else None.
+
+        Callers ask again and again (every related term of every answer), so answers are
+        kept. Any text can be asked, so the memo holds only short texts and is emptied when
+        it grows past a bound.
+        """
+        if len(name) > MEMO_TEXT_CHARS:
+            return self._find_by_name(name)
+        memo = self._found_names
+        found = memo.get(name, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._find_by_name(name)
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[name] = found
+        return cast("Term | None", found)
+
+    def _find_by_name(self, name: str) -> Term | None:
         tokens = words(name)
         keys = (" ".join(light(w) for w in tokens), compact_keys(tokens)[0])
         for index, key in zip((self._light, self._compact), keys, strict=True):
@@ -655,25 +724,54 @@ class Glossary:
         found: list[str] = []
         choices = self._names_by_letter.get(key[:1])
         if choices is not None:
-            for string, _, _ in process.extract(
-                key,
-                choices.strings,
-                scorer=fuzz.ratio,
-                score_cutoff=SUGGEST_SIMILARITY,
-                limit=MAX_SUGGESTIONS,
-            ):
+            for string in self._similar_names(key, choices):
                 found.extend(choices[string])
-        shared: dict[str, float] = defaultdict(float)
-        for word in {stem(w) for w in words(text)} - STOP_WORDS - DOMAIN_QUALIFIERS:
-            slugs = self._name_words.get(word, ())
-            weight = math.log(1 + len(self._terms) / max(len(slugs), 1))
-            for slug in slugs:
-                shared[slug] += weight
-        best = heapq.nsmallest(
-            MAX_SUGGESTIONS * 4, shared, key=lambda s: (-shared[s], self._order(s))
-        )
+        # A term scores the weights of the rare words its names share with the text.
+        postings = [
+            (slugs, math.log(1 + len(self._terms) / len(slugs)))
+            for word in {stem(w) for w in words(text)} - STOP_WORDS - DOMAIN_QUALIFIERS
+            if (slugs := self._name_words.get(word))
+        ]
+        shared: dict[str, float]
+        if len(postings) == 1:
+            # One word shared: all its terms score alike, so the best are the first in name
+            # order, which is the order of the list. No need to score the whole list.
+            slugs, weight = postings[0]
+            best = slugs[: MAX_SUGGESTIONS * 4]
+            shared = dict.fromkeys(best, weight)
+        else:
+            shared = defaultdict(float)
+            for slugs, weight in postings:
+                for slug in slugs:
+                    shared[slug] += weight
+            positions = self._positions
+            best = heapq.nsmallest(
+                MAX_SUGGESTIONS * 4, shared, key=lambda s: (-shared[s], positions[s])
+            )
         found.extend(sorted(best, key=lambda s: (-shared[s], -fuzz.ratio(key, self._name_keys[s]))))
         return list(dict.fromkeys(found))[:MAX_SUGGESTIONS]
+
+    def _similar_names(self, key: str, choices: _Choices[str]) -> list[str]:
+        """The names most like `key` by fuzz.ratio, at least SUGGEST_SIMILARITY, best first.
+
+        The same as `process.extract(key, choices.strings, limit=MAX_SUGGESTIONS)` with that
+        cutoff, ties in list order, but scoring only names of a length that can reach it: a
+        letter holds thousands of names in a large glossary, and most are too long or short.
+        """
+        by_length = self._by_length.get(key[0])
+        if by_length is None:  # built on first use: a memo of this glossary, never saved
+            by_length = self._by_length[key[0]] = _ByLength(choices.strings)
+        start, end = by_length.span(*_ratio_lengths(len(key), SUGGEST_SIMILARITY))
+        hits = process.extract(
+            key,
+            by_length.strings[start:end],
+            scorer=fuzz.ratio,
+            score_cutoff=SUGGEST_SIMILARITY,
+            limit=None,
+        )
+        rows = by_length.rows
+        hits.sort(key=lambda hit: (-hit[1], rows[start + hit[2]]))
+        return [string for string, _, _ in hits[:MAX_SUGGESTIONS]]
 
     # -- search and browse ---------------------------------------------------------------------
 
@@ -817,6 +915,17 @@ def _alignment_cost(
         if typed == known:
             exact += 1
             continue
+        # Most candidate keys fail on a word that starts otherwise. A typo needs the first
+        # letter (or the first two swapped) of the stems or of the light words to agree, and
+        # an abbreviation the stems' first letter, so such a word is foreign: say so before
+        # measuring any distance (the same answer as below, several times quicker).
+        if (
+            typed[0] != known[0]
+            and typed_light[0] != known_light[0]
+            and typed[:2] != known[1::-1]
+            and typed_light[:2] != known_light[1::-1]
+        ):
+            return None
         distance = min(_typo_distance(typed, known), _typo_distance(typed_light, known_light))
         if distance < _NO_MATCH:
             cost += distance
@@ -1178,6 +1287,7 @@ class _IndexState:
         if state["slugs"] != slugs:
             raise ValueError("the saved index is of other terms")
         g._set_terms(ordered)
+        g._init_memos()
         g._name_keys = dict(zip(slugs, map(intern, state["name_keys"]), strict=True))
         g._max_key_words = int(state["max_key_words"])
 
@@ -1241,7 +1351,7 @@ class _IndexState:
                 intern(letter): _choices(c, of_slug)
                 for letter, c in zip(names, columns, strict=True)
             }
-            name_words = _mapping(state["name_words"], of_slug, set)
+            name_words = _mapping(state["name_words"], of_slug)  # saved in name order
             # Set together, once all are built: a reader sees all of them or none.
             g._phrases, g._by_word, g._single = phrases, by_word, single
             g._compacts, g._names_by_letter, g._name_words = compacts, names_by_letter, name_words
