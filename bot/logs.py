@@ -33,21 +33,32 @@ REDACTED = "[redacted]"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MIN_SECRET_LENGTH = 6  # shorter "secrets" would redact ordinary words
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+# Each shape with keywords (lower case), one of which any match contains: every request logs a
+# line of several fields, and substring tests are far cheaper than regex scans, so a shape is
+# only searched for in text holding one of its keywords. They are tested against the text
+# lowered by `str.lower`, which maps every letter that (?i) would match to its lower case
+# (the Kelvin sign to "k", say), so a gate never hides a match.
+_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = (
     # Slack tokens: xoxb- (bot), xoxp- (user), xoxa-/xoxr-/xoxs-/xoxc-/xoxd-, rotating
     # xoxe.xoxp- access and xoxe- refresh tokens, and xapp- app-level tokens. No word
     # boundary in front: in JSON a token may follow an escape such as \u201c.
-    (re.compile(r"(xox[a-z](?:\.xox[a-z])?-|xapp-)[A-Za-z0-9-]+"), rf"\g<1>{REDACTED}"),
+    (
+        ("xox", "xapp-"),
+        re.compile(r"(xox[a-z](?:\.xox[a-z])?-|xapp-)[A-Za-z0-9-]+"),
+        rf"\g<1>{REDACTED}",
+    ),
     # user:password@ in URLs (database URLs above all).
-    (re.compile(r"(://[^:/@\s]*:)[^@\s/]+@"), rf"\g<1>{REDACTED}@"),
+    (("://",), re.compile(r"(://[^:/@\s]*:)[^@\s/]+@"), rf"\g<1>{REDACTED}@"),
     # token=..., "token": "...", 'token': '...' (form bodies, JSON, Python reprs).
     (
+        ("token",),
         re.compile(r"""(?i)(\b[a-z_]*token["']?\s*[:=]\s*["']?)(?!\[redacted\])[^\s"'&,;}]+"""),
         rf"\g<1>{REDACTED}",
     ),
-    (re.compile(r"(?i)(\bbearer\s+)[^\s\"',;}]+"), rf"\g<1>{REDACTED}"),
+    (("bearer",), re.compile(r"(?i)(\bbearer\s+)[^\s\"',;}]+"), rf"\g<1>{REDACTED}"),
     # response_url and incoming webhooks: the path is the credential.
     (
+        ("hooks.slack.com/",),
         re.compile(r"(hooks\.slack\.com/(?:commands|actions|services|triggers|workflows)/)\S+"),
         rf"\g<1>{REDACTED}",
     ),
@@ -65,8 +76,11 @@ class Redactor:
         for value in self._values:
             if value in text:
                 text = text.replace(value, REDACTED)
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+        lowered = text.lower()
+        for keywords, pattern, replacement in _PATTERNS:
+            if any(keyword in lowered for keyword in keywords):
+                text = pattern.sub(replacement, text)
+                lowered = text.lower()
         return text
 
 

@@ -14,7 +14,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bot import logs
 from bot.config import load_settings
 from bot.logs import REDACTED, JsonFormatter, Redactor, configure_logging
 from bot.slack.observe import describe, outcome_of
@@ -81,6 +84,57 @@ class TestRedactor:
 
     def test_tiny_values_are_not_treated_as_secrets(self) -> None:
         assert Redactor(["a"])("a cat") == "a cat"
+
+    @pytest.mark.parametrize(
+        "text", ["TOKEN=verif1cation", "to\u212aen: verif1cation", "BEARER abc", "XAPP-1-2"]
+    )
+    def test_shapes_are_found_in_any_letter_case(self, text: str) -> None:
+        # "\u212a" is the Kelvin sign, which (?i) matches as "k".
+        ungated = text
+        for _, pattern, replacement in logs._PATTERNS:
+            ungated = pattern.sub(replacement, ungated)
+        assert Redactor()(text) == ungated
+
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.lists(
+            st.sampled_from(
+                [
+                    "xoxb-",
+                    "xox",
+                    "XOXP-",
+                    "xapp-",
+                    "://",
+                    "u:",
+                    "pw@",
+                    "token",
+                    "To\u212aEN",
+                    "=",
+                    ": ",
+                    '"',
+                    "'",
+                    "bearer ",
+                    "Bearer\t",
+                    "hooks.slack.com/",
+                    "commands/",
+                    "T1/2/x",
+                    "abc",
+                    " ",
+                    "-",
+                    "[redacted]",
+                    "é",
+                    "İ",
+                ]
+            ),
+            max_size=12,
+        ).map("".join)
+    )
+    def test_keyword_gates_never_skip_a_match(self, text: str) -> None:
+        """Searching only text that holds a keyword redacts exactly what searching all text does."""
+        ungated = text
+        for _, pattern, replacement in logs._PATTERNS:
+            ungated = pattern.sub(replacement, ungated)
+        assert Redactor()(text) == ungated
 
 
 class TestFilter:

@@ -19,6 +19,7 @@ from bot.intake.flow import Intake
 from bot.slack import blocks, grammar, intake_blocks, messages
 from bot.slack.blocks import AnswerState, Message
 from bot.slack.deps import Deps
+from bot.slack.rendered import AnswerKey
 from bot.store import StoreError, lookup_key
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,21 @@ def term_message(
     notice: str = "",
 ) -> Message | None:
     """The answer about the term `slug`, or None when the glossary no longer has it."""
-    term = glossary.get(slug)
+    role_name = role.name if role is not None else None
+    key = AnswerKey(slug, role_name, notice, thread_ts, public, shared_by)
+    return deps.rendered.get(glossary, key, lambda: _render_answer(deps, glossary, key, role))
+
+
+def _render_answer(
+    deps: Deps, glossary: Glossary, key: AnswerKey, role: Role | None
+) -> Message | None:
+    term = glossary.get(key.slug)
     if term is None:
         return None
-    answer = build_answer(term, role, deps.roles, glossary, notice)
-    state = AnswerState.for_answer(answer, thread_ts=thread_ts, public=public, shared_by=shared_by)
+    answer = build_answer(term, role, deps.roles, glossary, key.notice)
+    state = AnswerState.for_answer(
+        answer, thread_ts=key.thread_ts, public=key.public, shared_by=key.shared_by
+    )
     return blocks.answer_message(answer, state=state, roles=deps.roles)
 
 
@@ -99,9 +110,17 @@ def resolution_message(
         notice = ""
         if resolution.status == "fuzzy":
             notice = messages.showing_results_for(resolution.term.term)
-        answer = build_answer(resolution.term, role, deps.roles, glossary, notice)
-        state = AnswerState.for_answer(answer, thread_ts=thread_ts, public=public)
-        return blocks.answer_message(answer, state=state, roles=deps.roles)
+        message = term_message(
+            deps,
+            glossary,
+            resolution.term.slug,
+            role,
+            thread_ts=thread_ts,
+            public=public,
+            notice=notice,
+        )
+        if message is not None:  # always: the resolution came from this glossary
+            return message
     if resolution.status == "ambiguous" and resolution.candidates:
         return blocks.ambiguous_message(resolution, role_name)
     return blocks.not_found_message(resolution, role_name)

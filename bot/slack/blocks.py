@@ -231,6 +231,8 @@ def _mention(user_id: str) -> str:
     return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(user_id)
 
 
+# Answers cite the same sources again and again, and checking a URL means parsing it.
+@functools.lru_cache(maxsize=4096)
 def _link(label: str, url: str) -> str:
     """`<url|label>` for a web URL; any other URL is not linked (javascript:, file:, ...)."""
     url = url.strip()

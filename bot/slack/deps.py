@@ -22,6 +22,7 @@ from bot.glossary.resolve import Glossary
 from bot.glossary.roles import RoleDirectory
 from bot.slack.background import Background
 from bot.slack.metrics import Metrics
+from bot.slack.rendered import RenderedAnswers
 from bot.store import Store
 from bot.store.saved_roles import SavedRoles
 
@@ -98,6 +99,7 @@ class Deps:
     health_checks: list[HealthCheck] = field(default_factory=list)
     reload_hooks: list[ReloadHook] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    rendered: RenderedAnswers = field(default_factory=RenderedAnswers)  # answers to send again
     # Set after outbox rows are written, so the delivery worker (outbox.py) runs at once.
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     reload: ReloadCommand | None = None  # set by the runtime when it can reload the glossary
