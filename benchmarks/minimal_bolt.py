@@ -5,14 +5,20 @@
 An AsyncApp with `process_before_response=True` (as the bot's), served by aiohttp through
 the same Bolt adapter calls as `bot.slack.server`, with request verification on. Prints
 `listening on http://127.0.0.1:PORT` once ready; stops on SIGTERM.
+
+With BENCH_FIXED_MESSAGE naming a JSON file of a message (`text` and `blocks`, such as an
+answer the bot gave), it acks with that message instead of one line of text: what sending an
+answer of that size costs in Bolt and aiohttp, without finding or rendering it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -33,9 +39,12 @@ def build() -> web.Application:
         process_before_response=True,
     )
 
+    fixed_file = os.environ.get("BENCH_FIXED_MESSAGE")
+    message = json.loads(Path(fixed_file).read_text()) if fixed_file else {"text": FIXED_TEXT}
+
     @app.command("/define")
     async def define(ack: AsyncAck) -> None:
-        await ack(response_type="ephemeral", text=FIXED_TEXT)
+        await ack(response_type="ephemeral", **message)
 
     async def events(request: web.Request) -> web.Response:
         bolt_response = await app.async_dispatch(await to_bolt_request(request))

@@ -107,7 +107,9 @@ def e2e(data: dict[str, Any]) -> None:
     print("| app | concurrency | p50 | p99 | requests/s | server CPU per request |")
     print("|---|---|---|---|---|---|")
     for concurrency in (1, 20):
-        for name in ("bot", "minimal"):
+        for name in ("bot", "minimal", "fixed"):
+            if f"{name}_c{concurrency}" not in s:  # runs before "fixed" was measured
+                continue
             e = s[f"{name}_c{concurrency}"]
             cpu = e.get("cpu_per_request_s")
             cpu_text = f"{cpu * 1e6:.0f} µs" if cpu is not None else "n/a"
@@ -118,8 +120,14 @@ def e2e(data: dict[str, Any]) -> None:
     print(
         f"\nbot / minimal requests per second: {s['rps_share_c1']:.2f} at concurrency 1, "
         f"{s['rps_share_c20']:.2f} at 20; bot peak RSS {data['bot_peak_rss_mb']:.0f} MB; "
-        f"wrong or failed answers: {_failures(data)}\n"
+        f"wrong or failed answers: {_failures(data)}"
     )
+    if "fixed_rps_share_c20" in s:
+        print(
+            f"fixed ({data['fixed_answer_bytes']:,} bytes, one of the bot's answers) / minimal: "
+            f"{s['fixed_rps_share_c1']:.2f} at concurrency 1, {s['fixed_rps_share_c20']:.2f} at 20"
+        )
+    print()
 
 
 def _failures(data: dict[str, Any]) -> int:
