@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import DEFAULT_TERMS_DIR
 from bot.glossary.model import RoleName
 from bot.glossary.roles import RoleDirectory, RolesFileError, load_roles
 from bot.store import DEFAULT_DATABASE_URL
@@ -25,8 +26,6 @@ Mode = Literal["serve", "socket"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_TERMS_DIR = REPO_ROOT / "terms"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{6,}")  # public (C...) or older private (G...) channels
 

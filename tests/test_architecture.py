@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,44 @@ def test_core_imports_nothing_of_slack_http_or_storage(path: Path) -> None:
 )
 def test_only_the_slack_layer_imports_slack_libraries(path: Path) -> None:
     assert offending(imported_modules(path), SLACK_LIBRARIES) == []
+
+
+@pytest.mark.parametrize("command", ["validate", "define", "resolve", "render", "new"])
+def test_glossary_commands_start_without_the_slack_stack(command: str) -> None:
+    """Maintainers' commands load no Bolt, aiohttp or playground: most of a start-up's time."""
+    code = (
+        "import sys\n"
+        "from bot.__main__ import build_parser\n"
+        f"build_parser([{command!r}])\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'slack_bolt', 'slack_sdk', 'aiohttp'}) + [m for m in sys.modules "
+        "if m.startswith(('bot.slack', 'bot.playground'))]))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
+
+
+def test_the_help_lists_every_command() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    from bot.cli import COMMAND_MODULES
+
+    assert all(f"    {name}" in shown for name in COMMAND_MODULES)
+
+
+def test_validating_the_starter_glossary_loads_no_slack_stack() -> None:
+    code = (
+        "import contextlib, io, sys\n"
+        "from bot.__main__ import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['validate', 'terms'])\n"
+        "print(code, sorted(m for m in sys.modules if m.startswith("
+        "('slack_bolt', 'slack_sdk', 'aiohttp', 'bot.slack', 'bot.playground'))))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=BOT.parent
+    ).stdout.strip()
+    assert shown == "0 []"

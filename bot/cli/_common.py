@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import DEFAULT_TERMS_DIR
 from bot.cli import CommandError
 from bot.glossary.cache import GlossaryCache, load_indexed
 from bot.glossary.load import GlossaryFolderError, LoadedGlossary, load_glossary
@@ -16,7 +17,6 @@ from bot.glossary.roles import RoleDirectory, RolesFileError, load_roles
 TERMS_DIR_ENV = "GLOSSARY_TERMS_DIR"
 ROLES_FILE_ENV = "GLOSSARY_ROLES_FILE"
 CACHE_DIR_ENV = "GLOSSARY_CACHE_DIR"
-REPO_TERMS_DIR = Path(__file__).resolve().parents[2] / "terms"
 
 
 def terms_dir(arg: str | None) -> Path:
@@ -29,7 +29,7 @@ def terms_dir(arg: str | None) -> Path:
     elif os.environ.get(TERMS_DIR_ENV):
         path, origin = Path(os.environ[TERMS_DIR_ENV]), f" (from {TERMS_DIR_ENV})"
     else:
-        path, origin = REPO_TERMS_DIR, " (the default)"
+        path, origin = DEFAULT_TERMS_DIR, " (the default)"
     if not path.exists():
         raise CommandError(f"glossary folder {path}{origin} does not exist")
     if not path.is_dir():
