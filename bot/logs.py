@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal
+from urllib.parse import unquote
 
 LogFormat = Literal["text", "json"]
 
@@ -73,6 +74,7 @@ class Redactor:
         self._values = sorted(values, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
+        text = _decoded(text)
         for value in self._values:
             if value in text:
                 text = text.replace(value, REDACTED)
@@ -82,6 +84,31 @@ class Redactor:
                 text = pattern.sub(replacement, text)
                 lowered = text.lower()
         return text
+
+
+def _decoded(text: str) -> str:
+    """The text with percent-escapes and JSON's escaped slashes undone, where it has any.
+
+    Secrets travel encoded: a form body holds `response_url=https%3A%2F%2Fhooks.slack.com...`,
+    an interactive payload is JSON inside a form field (`%5C%2F`, encoded twice over), and
+    JSON may write "/" as "\\/". Decoded, they have the shapes the patterns know.
+    """
+    for _ in range(3):  # a payload in a form body is encoded twice; allow one more
+        if "%" not in text:
+            break
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text.replace("\\/", "/") if "\\/" in text else text
+
+
+# Bolt logs a request whose signature fails, body and all, at INFO: anyone who can reach the
+# bot can send one, and a body holds what someone typed and a response_url. The line stays,
+# the body goes.
+_UNVERIFIED_BODY = re.compile(
+    r"^(Invalid request signature detected \(.*?), body: .*\)$", re.DOTALL
+)
 
 
 class RedactingFilter(logging.Filter):
@@ -100,6 +127,8 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string must not lose the record
             message = f"{record.msg!r} {record.args!r}"
+        if message.startswith("Invalid request signature"):
+            message = _UNVERIFIED_BODY.sub(r"\1, body not logged)", message)
         record.msg = self.redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:

@@ -28,6 +28,7 @@ from slack_signing import (
     button,
     dm_event,
     event_callback_body,
+    interactive_body,
     mention_event,
     slash_command_body,
 )
@@ -243,6 +244,58 @@ class TestSecrets:
         assert "DEBUG" in output
         for secret in (BOT_TOKEN, SIGNING_SECRET, VERIFICATION_TOKEN, PASTED_TOKEN):
             assert secret not in output, secret
+
+    def test_forged_requests_leave_no_secret_or_typed_text_in_the_log(
+        self, fake_slack_server: FakeSlack, tmp_path: Path
+    ) -> None:
+        """Anyone can send a badly signed request; what it carries must not reach the log.
+
+        At the default level (INFO), as Slack would send them: a response_url on
+        hooks.slack.com, percent-encoded in a form body, and JSON inside one for a click.
+        """
+        webhook = "https://hooks.slack.com/commands/T0000FAKE/1234/WebhookSecretPath"
+        click_hook = "https://hooks.slack.com/actions/T0000FAKE/5678/ClickSecretPath"
+        typed = "my private question about layoffs"
+        bot = LoggingBot(fake_slack_server, tmp_path, overrides={"GLOSSARY_LOG_LEVEL": "INFO"})
+        bot.start()
+        try:
+            slack = bot.sender()
+            body = slash_command_body(typed, response_url=webhook)
+            assert slack.post(body, "application/x-www-form-urlencoded", secret="no").status == 401
+            value = json.dumps({"slug": "hallucination", "role": None})
+            payload = block_actions_payload(
+                button(f"{ACTION_SHOW_TERM}:1", value), response_url=click_hook
+            )
+            form = interactive_body(payload)
+            assert slack.post(form, "application/x-www-form-urlencoded", secret="no").status == 401
+        finally:
+            assert bot.stop() == 0
+        output = bot.stderr() + "\n" + _stdout(bot)
+        assert "Invalid request signature detected" in output  # logged, and at INFO
+        for secret in ("WebhookSecretPath", "ClickSecretPath", VERIFICATION_TOKEN, "layoffs"):
+            assert secret not in output, secret
+
+    def test_configured_secrets_are_removed_wherever_they_appear(
+        self, fake_slack_server: FakeSlack, tmp_path: Path
+    ) -> None:
+        """The bot hands its configured secrets to the log filter: Slack echoing one back in an
+        error is logged without it (the signing secret has no shape a pattern would know)."""
+        bot = LoggingBot(fake_slack_server, tmp_path, overrides={"GLOSSARY_LOG_LEVEL": "INFO"})
+        bot.start()
+        try:
+            fake_slack_server.reset()
+            fake_slack_server.fail(
+                "chat.postMessage", error=f"invalid_auth_{SIGNING_SECRET}", times=None
+            )
+            bot.sender().event(dm_event("RAG"))
+            fake_slack_server.wait_for("chat.postMessage")
+            fake_slack_server.quiet(0.3)
+            fake_slack_server.clear_failures()
+        finally:
+            assert bot.stop() == 0
+        output = bot.stderr() + "\n" + _stdout(bot)
+        assert "invalid_auth_" in output  # Slack's answer was logged...
+        assert SIGNING_SECRET not in output  # ...without the secret in it
 
     def test_a_database_password_is_never_printed(self, tmp_path: Path) -> None:
         password = "Sup3r-S3cret-Pw"

@@ -78,6 +78,31 @@ class TestRedactor:
         assert gone not in redacted
         assert REDACTED in redacted
 
+    @pytest.mark.parametrize(
+        ("text", "gone"),
+        [
+            (
+                "response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F123%2FSeCrEt&x=1",
+                "SeCrEt",
+            ),
+            (
+                '{"response_url": "https:\\/\\/hooks.slack.com\\/actions\\/T1\\/9\\/SeCrEt"}',
+                "SeCrEt",
+            ),
+            ("payload=%7B%22token%22%3A%22verif1cation%22%2C%22x%22%3A1%7D", "verif1cation"),
+            (
+                "payload=%7B%22response_url%22%3A%22https%3A%5C%2F%5C%2Fhooks.slack.com"
+                "%5C%2Factions%5C%2FT1%5C%2F9%5C%2FSeCrEt%22%7D",
+                "SeCrEt",
+            ),
+            ("text=the+secret+is+s1gning%2Dsecret%2Dvalue%2D42", "s1gning-secret-value-42"),
+        ],
+    )
+    def test_encoded_secrets_are_found(self, text: str, gone: str) -> None:
+        redacted = Redactor([SIGNING])(text)
+        assert gone not in redacted
+        assert REDACTED in redacted
+
     def test_ordinary_text_is_untouched(self) -> None:
         text = "glossary: 44 terms loaded from /app/terms in 0.2 s (http://127.0.0.1:3000/x)"
         assert Redactor([SIGNING])(text) == text
@@ -139,6 +164,18 @@ class TestRedactor:
 
 class TestFilter:
     """Every part of a record that reaches the output is redacted."""
+
+    def test_an_unverified_request_is_logged_without_its_body(self, captured: io.StringIO) -> None:
+        # As Bolt's request verification logs it, at INFO.
+        logging.getLogger("slack_bolt.AsyncRequestVerification").info(
+            "Invalid request signature detected (signature: v0=abc, timestamp: 1700000000, "
+            "body: token=t0k3n&text=my+private+question&response_url=https%3A%2F%2Fx)"
+        )
+        (line,) = _lines(captured)
+        assert line["message"] == (
+            "Invalid request signature detected (signature: v0=abc, timestamp: 1700000000, "
+            "body not logged)"
+        )
 
     def test_message_arguments_fields_and_tracebacks(self, captured: io.StringIO) -> None:
         log = logging.getLogger("tests.ops")
