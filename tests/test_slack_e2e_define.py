@@ -177,6 +177,27 @@ class TestEscaping:
             for raw in RAW_MARKUP:
                 assert raw not in shown, call
 
+    def test_typed_ampersands_and_brackets_are_escaped_once(
+        self, slack: SlackSender, fake_slack: FakeSlack
+    ) -> None:
+        """Slack sends "R&D" as "R&amp;D"; the reply must read "R&D", so it holds "R&amp;D"."""
+        searched = json.dumps(_define(slack, fake_slack, "search R&amp;D &lt;x&gt;"))
+        assert "R&amp;D &lt;x&gt;" in searched
+        assert "&amp;amp;" not in searched
+        assert "&amp;lt;" not in searched
+        reply = slack.command("request P&amp;L model", response_url=fake_slack.response_url("q"))
+        assert reply.status == 200
+        (opened,) = fake_slack.wait_for("views.open")
+        view = opened.args["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        prefilled = [
+            element.get("initial_value")
+            for block in view["blocks"]
+            if block.get("type") == "input"
+            for element in [block.get("element", {})]
+        ]
+        assert "P&L model" in prefilled  # plain text: as typed, not escaped
+
     def test_markup_in_a_mention_is_never_rendered_raw(
         self, slack: SlackSender, fake_slack: FakeSlack
     ) -> None:

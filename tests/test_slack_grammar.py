@@ -146,6 +146,29 @@ class TestSubcommands:
         assert parse_define(text, roles) == expected
 
 
+class TestAsTyped:
+    """Slack sends a typed `&`, `<`, `>` as entities; commands see what the person typed."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("search R&amp;D", Search("R&D")),
+            ("list R&amp;D", ListTerms("R&D")),
+            ("request P&amp;L &lt;draft&gt;", Request("P&L <draft>")),
+            ("what is a &lt;b&gt; tag", Lookup("what is a <b> tag")),
+            ("search &amp;lt;", Search("&lt;")),  # someone typed "&lt;" itself
+            ("search <@U123> AT&T", Search("<@U123> AT&T")),  # Slack's own markup stays raw
+        ],
+    )
+    def test_entities_are_read_back_once(
+        self, roles: RoleDirectory, text: str, expected: DefineCommand
+    ) -> None:
+        assert parse_define(text, roles) == expected
+
+    def test_role_words_of_free_text_too(self, roles: RoleDirectory) -> None:
+        assert parse_role_words("what is M&amp;A for legal", roles) == ("what is M&A", "legal")
+
+
 class TestMistakes:
     """Mistakes get a helpful message, never an exception."""
 

@@ -153,7 +153,7 @@ def parse_define(
     text: str, roles: RoleDirectory, *, is_term: IsTerm | None = None
 ) -> DefineCommand:
     """The command a `/define` text asks for. Never raises: bad input becomes `Invalid`."""
-    tokens = _tokenize(text)
+    tokens = _tokenize(as_typed(text))
     if not tokens:
         return Help()
     first = tokens[0]
@@ -186,13 +186,27 @@ def parse_role_words(
     "what is RAG for legal?" -> ("what is RAG", "legal"); text without role words comes back
     unchanged (apart from whitespace) with None.
     """
-    tokens = _tokenize(text)
+    tokens = _tokenize(as_typed(text))
     if not tokens:
         return "", None
     return _strip_role_words(tokens, roles, is_term)
 
 
 # --- steps -----------------------------------------------------------------------------------
+
+
+def as_typed(text: str) -> str:
+    """The text as the person typed it: Slack sends a typed `&`, `<` or `>` as `&amp;`, `&lt;`
+    or `&gt;` (its own markup, such as `<@U123>`, arrives raw and stays so).
+
+    Read back here, the text is escaped exactly once, when a reply shows it: "R&D" reads
+    "R&D", not "R&amp;D". Nothing decoded here can become markup in a reply, which escapes
+    every `&`, `<` and `>` of user text.
+    """
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
 
 
 def _tokenize(text: str) -> list[_Token]:
