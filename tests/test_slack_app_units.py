@@ -46,8 +46,10 @@ class TestIgnoredMessages:
             {"user": "U1", "subtype": "bot_message", "text": "x"},
             {"user": "U1", "subtype": "message_changed"},
             {"user": "U1", "subtype": "message_deleted"},
-            {"user": "U1", "subtype": "thread_broadcast", "text": "x"},
+            {"user": "U1", "subtype": "channel_join", "text": "x"},
+            {"user": "U1", "subtype": "thread_broadcast", "bot_id": "B1", "text": "x"},
             {"user": BOT, "text": "x"},
+            {"user": BOT, "subtype": "file_share", "text": "x"},
             {"text": "no user"},
         ],
     )
@@ -56,6 +58,12 @@ class TestIgnoredMessages:
 
     def test_a_person_is_answered(self) -> None:
         assert not _ignored({"user": "U1", "text": "RAG", "channel_type": "im"}, BOT)
+
+    @pytest.mark.parametrize("subtype", ["file_share", "thread_broadcast"])
+    def test_a_person_sharing_a_file_or_broadcasting_a_reply_is_answered(
+        self, subtype: str
+    ) -> None:
+        assert not _ignored({"user": "U1", "subtype": subtype, "text": "RAG"}, BOT)
 
 
 @pytest.fixture

@@ -95,6 +95,20 @@ class TestAnswer:
         listed = message_texts(_define(slack, fake_slack, "list Risk"))
         assert "hallucination" in listed
         assert "vector database" not in listed
+        for_legal = message_texts(_define(slack, fake_slack, "list legal"))
+        assert "hallucination" in for_legal
+        assert "large language model" in for_legal
+        assert "vector database" not in for_legal
+        assert "retrieval-augmented generation" not in for_legal
+
+    def test_a_typo_answers_and_says_what_it_shows(
+        self, slack: SlackSender, fake_slack: FakeSlack
+    ) -> None:
+        answer = _define(slack, fake_slack, "halucination")
+        assert header_of(answer) == "hallucination"
+        assert "Showing results for *hallucination*" in message_texts(answer)
+        exact = _define(slack, fake_slack, "hallucination")
+        assert "Showing results for" not in message_texts(exact)
 
 
 class TestNotFound:
@@ -241,6 +255,13 @@ class TestRoles:
             assert "Security" in text
             assert RAG_ENGINEER in text
             assert RAG_EXEC not in text
+            # A role the reader saved wins over the default.
+            sender = bot_proc.sender()
+            _define(sender, fake_slack, "role legal", user_id="U0DEFAULT1")
+            text = message_texts(_define(sender, fake_slack, "RAG", user_id="U0DEFAULT1"))
+            assert "Legal counsel" in text
+            assert RAG_EXEC in text
+            assert RAG_ENGINEER not in text
 
 
 class TestLatency:

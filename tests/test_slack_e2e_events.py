@@ -109,6 +109,24 @@ class TestIgnored:
             assert reply.status == 200
         assert _posts(fake_slack) == []
 
+    def test_mentions_by_bots_or_by_the_bot_itself_are_ignored(
+        self, slack: SlackSender, fake_slack: FakeSlack
+    ) -> None:
+        for event in (
+            {**mention_event(f"<@{BOT_USER_ID}> RAG"), "bot_id": "B0OTHER001"},
+            {**mention_event(f"<@{BOT_USER_ID}> RAG"), "bot_profile": {"id": "B0OTHER001"}},
+            mention_event(f"<@{BOT_USER_ID}> RAG", user=BOT_USER_ID),
+        ):
+            assert slack.event(event).status == 200
+        assert _posts(fake_slack) == []
+
+    def test_a_person_sharing_a_file_with_a_question_is_answered(
+        self, slack: SlackSender, fake_slack: FakeSlack
+    ) -> None:
+        slack.event(dm_event("what is RAG?", subtype="file_share", files=[{"id": "F1"}]))
+        (post,) = fake_slack.wait_for("chat.postMessage")
+        assert header_of(post.args) == "retrieval-augmented generation"
+
 
 class TestRetries:
     """A retried event (X-Slack-Retry-Num) is answered exactly once, and never zero times."""

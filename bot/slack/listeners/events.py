@@ -66,11 +66,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
     app.event("message")(on_message)
 
 
+# A person's message with a file attached, or a thread reply also sent to the conversation,
+# is still a person asking; every other subtype is an edit, a deletion, a join or a bot's post.
+_PEOPLES_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+
+
 def _ignored(event: dict[str, Any], bot_user_id: str | None) -> bool:
-    """Bot posts, our own messages, edits, deletions, joins and every other subtype."""
+    """Bot posts, our own messages, edits, deletions, joins and the other subtypes."""
+    subtype = event.get("subtype")
     return bool(
         event.get("bot_id")
-        or event.get("subtype")
+        or (subtype and subtype not in _PEOPLES_SUBTYPES)
         or event.get("bot_profile")
         or not event.get("user")
         or event.get("user") == bot_user_id
