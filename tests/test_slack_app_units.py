@@ -145,6 +145,61 @@ class TestEventGate:
         assert done.is_set()
         assert not await store.claim_event("Ev4")  # finished
 
+    async def test_a_slow_reply_that_fails_after_the_ack_is_tried_again(self, store: Store) -> None:
+        """Slack has its 200 and will not redeliver: the gate runs the reply again itself."""
+        background = Background()
+        gate = EventGate(store, background, budget=0.05, late_retry_delays=(0.05, 0.05, 0.05))
+        attempts: list[str] = []
+
+        async def slow_then_fine() -> None:
+            attempts.append("try")
+            if len(attempts) <= 2:
+                await asyncio.sleep(0.1)
+                raise RuntimeError("Slack answered 500")
+
+        assert await gate.run_once("Ev5", slow_then_fine) is None  # acked in time
+        assert await background.drain(3.0)
+        assert attempts == ["try", "try", "try"]  # the first, one failed retry, then success
+        assert not await store.claim_event("Ev5")  # finished: a redelivery would not reply
+        assert await gate.run_once("Ev5", slow_then_fine) is None
+        assert len(attempts) == 3
+
+    async def test_late_retries_stop_when_another_replica_finished_the_event(
+        self, store: Store
+    ) -> None:
+        background = Background()
+        gate = EventGate(store, background, budget=0.05, late_retry_delays=(0.1,))
+        attempts: list[str] = []
+
+        async def slow_failure() -> None:
+            attempts.append("try")
+            await asyncio.sleep(0.1)
+            raise RuntimeError("Slack answered 500")
+
+        await gate.run_once("Ev6", slow_failure)
+        await asyncio.sleep(0.15)  # the first attempt failed and released its claim
+        assert await store.claim_event("Ev6")  # another replica takes it...
+        await store.finish_event("Ev6")  # ...and answers
+        assert await background.drain(3.0)
+        assert attempts == ["try"]
+
+    async def test_a_reply_that_keeps_failing_is_given_up_after_the_last_retry(
+        self, store: Store, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        background = Background()
+        gate = EventGate(store, background, budget=0.05, late_retry_delays=(0.01, 0.01))
+        attempts: list[str] = []
+
+        async def always_failing() -> None:
+            attempts.append("try")
+            await asyncio.sleep(0.1)
+            raise RuntimeError("Slack answered 500")
+
+        await gate.run_once("Ev7", always_failing)
+        assert await background.drain(3.0)
+        assert attempts == ["try", "try", "try"]
+        assert "giving up" in caplog.text
+
 
 class TestBackground:
     """Background work is kept, its errors reported, and drained at shutdown."""

@@ -7,13 +7,17 @@ import signal
 import time
 from pathlib import Path
 
-from slack_fake import BOT_USER_ID, FakeSlack
+from slack_fake import BOT_USER_ID, Call, FakeSlack
 from slack_harness import BotProcess, header_of, message_texts, running_bot
 from slack_signing import SlackSender, dm_event, mention_event, unique
 
 from bot.store import open_store
 
 pytest_plugins = ["slack_fixtures"]
+
+
+def _answered(call: Call) -> bool:
+    return call.method == "chat.postMessage" and call.ok
 
 
 def _posts(fake: FakeSlack, wait: float = 0.4) -> list:
@@ -141,6 +145,22 @@ class TestRetries:
         for attempt in (1, 2, 3):
             assert slack.event(event, event_id=event_id, retry_num=attempt).status == 200
         assert len(_posts(fake_slack)) == 1
+
+    def test_a_reply_that_fails_after_the_ack_is_still_posted(
+        self, slack: SlackSender, fake_slack: FakeSlack
+    ) -> None:
+        """Slack answers 500, slowly, until the bot has acked the event (Slack will not send it
+        again): the bot tries again on its own, and the answer arrives, once."""
+        fake_slack.fail("chat.postMessage", status=500, delay=1.0, times=3)
+        event = mention_event(f"<@{BOT_USER_ID}> what is RAG?", ts="1700000900.000900")
+        started = time.monotonic()
+        assert slack.event(event).status == 200
+        assert time.monotonic() - started < 3.0  # inside Slack's 3 seconds
+        fake_slack.wait_for(lambda calls: any(_answered(c) for c in calls), timeout=20)
+        answered = [c for c in _posts(fake_slack, 1.0) if _answered(c)]
+        assert len(answered) == 1
+        assert answered[0].args["thread_ts"] == "1700000900.000900"
+        assert header_of(answered[0].args) == "retrieval-augmented generation"
 
     def test_retry_after_a_restart_is_still_not_answered_again(
         self, fake_slack: FakeSlack, tmp_path: Path

@@ -14,6 +14,8 @@ seconds. The record of which events were handled lives in the store, keyed by th
    carries on in the background and the ack goes out.
 3. Success: `finish_event` (later deliveries are ignored forever). Failure: `release_event`
    and a 5xx, so Slack's next retry handles it at once instead of waiting for the lease.
+4. A reply that fails after the ack went out has no Slack retry coming: this process tries
+   it again a few times, spaced out (`LATE_RETRY_DELAYS`), claiming the event each time.
 
 A delivery that cannot claim because the event is finished (here or on another replica), or
 running in this process, gets a 200. Otherwise the claim belongs to a handler elsewhere that
@@ -42,6 +44,9 @@ REPLY_BUDGET_SECONDS = 2.5
 # over by that retry.
 EVENT_LEASE_SECONDS = 30.0
 _REMEMBERED = 4096
+# When a reply that outlived the budget fails, Slack has its 200 and will not redeliver: try
+# again after these pauses (seconds), long enough for a Slack outage or rate limit to pass.
+LATE_RETRY_DELAYS = (2.0, 10.0, 30.0)
 
 
 class EventGate:
@@ -54,11 +59,13 @@ class EventGate:
         *,
         budget: float = REPLY_BUDGET_SECONDS,
         lease: float = EVENT_LEASE_SECONDS,
+        late_retry_delays: tuple[float, ...] = LATE_RETRY_DELAYS,
     ) -> None:
         self._store = store
         self._background = background
         self._budget = budget
         self._lease = lease
+        self._late_retry_delays = late_retry_delays
         self._running: set[str] = set()
         self._finished: OrderedDict[str, None] = OrderedDict()
 
@@ -84,12 +91,37 @@ class EventGate:
         done, _ = await asyncio.wait({task}, timeout=self._budget)
         if not done:
             log.warning("event %s: reply still running after %.1fs; acking", event_id, self._budget)
-            task.add_done_callback(_log_late_failure)
+            self._background.spawn(self._finish_late(event_id, task, reply), name="late reply")
             return None
         error = task.result()
         if error is not None:
             raise error  # to @app.error: logged with its trace; Slack gets a 500 and retries
         return None
+
+    async def _finish_late(
+        self,
+        event_id: str,
+        task: asyncio.Task[BaseException | None],
+        reply: Callable[[], Awaitable[None]],
+    ) -> None:
+        """See a reply that outlived the budget through: if it fails, run it again later."""
+        error = await task
+        for delay in self._late_retry_delays:
+            if error is None:
+                return
+            log.warning(
+                "event %s: reply failed after the ack (%s); trying again in %.0fs",
+                event_id,
+                error,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            if not await self._claim(event_id):
+                return  # finished meanwhile (a retry here, or another replica)
+            self._running.add(event_id)
+            error = await self._handle(event_id, reply)
+        if error is not None:
+            log.error("event %s: reply failed after the ack; giving up", event_id, exc_info=error)
 
     async def _claim(self, event_id: str) -> bool:
         try:
@@ -130,12 +162,3 @@ class EventGate:
             await action(event_id)
         except StoreError:
             log.exception("event %s: could not record the outcome in the store", event_id)
-
-
-def _log_late_failure(task: asyncio.Task[BaseException | None]) -> None:
-    """A reply that outlived its budget has no request left to report its failure: log it."""
-    if task.cancelled():
-        return
-    error = task.result()
-    if error is not None:
-        log.error("event reply failed after the ack", exc_info=error)
