@@ -207,6 +207,73 @@ class TestRolePicker:
         assert fake_slack.responses("pick-public") == []  # the public message was not replaced
         assert fake_slack.calls_to("chat.update") == []
 
+    def test_the_private_copy_of_a_thread_answer_shares_back_into_that_thread(
+        self, slack: SlackSender, fake_slack: FakeSlack
+    ) -> None:
+        """Mention in a thread -> public answer -> role picker -> private copy -> Share: the
+        shared answer lands in the same thread, framed for the clicker's role."""
+        slack.event(
+            mention_event(
+                f"<@{BOT_USER_ID}> hallucination",
+                ts="1700000500.000600",
+                thread_ts="1700000500.000500",
+            )
+        )
+        (post,) = fake_slack.wait_for("chat.postMessage")
+        assert post.args["thread_ts"] == "1700000500.000500"
+        _click(
+            slack,
+            fake_slack,
+            find_action(post.args, "pick_role"),
+            name="pick-chain",
+            user_id="U0CHAIN001",
+            block_id=block_id_of(post.args, "pick_role"),
+            selected="legal",
+            message={**post.response["message"], "blocks": post.args["blocks"]},
+            public_ts=post.response["ts"],
+        )
+        (private,) = fake_slack.wait_for("chat.postEphemeral")
+        fake_slack.reset()
+        _click(
+            slack,
+            fake_slack,
+            find_action(private.args, "share_answer"),
+            name="share-chain",
+            user_id="U0CHAIN001",
+        )
+        (shared,) = fake_slack.wait_for("chat.postMessage")
+        assert shared.args["thread_ts"] == "1700000500.000500"
+        text = message_texts(shared.args)
+        assert "Shared by <@U0CHAIN001>" in text
+        assert "Legal counsel" in text
+
+    def test_related_term_on_a_public_answer_answers_the_clicker_privately(
+        self, slack: SlackSender, fake_slack: FakeSlack
+    ) -> None:
+        slack.event(mention_event(f"<@{BOT_USER_ID}> RAG", ts="1700000700.000700"))
+        (post,) = fake_slack.wait_for("chat.postMessage")
+        (related,) = [
+            e
+            for e in action_elements(post.args)
+            if e["action_id"].startswith("show_term")
+            and json.loads(e["value"])["slug"] == "vector-database"
+        ]
+        _click(
+            slack,
+            fake_slack,
+            related,
+            name="related-public",
+            user_id="U0CLICKER3",
+            message={**post.response["message"], "blocks": post.args["blocks"]},
+            public_ts=post.response["ts"],
+        )
+        (private,) = fake_slack.wait_for("chat.postEphemeral")
+        assert private.args["user"] == "U0CLICKER3"
+        assert private.args["thread_ts"] == "1700000700.000700"
+        assert header_of(private.args) == "vector database"
+        assert fake_slack.calls_to("chat.update") == []  # the public answer stays as it was
+        assert fake_slack.responses("related-public") == []
+
 
 class TestTermButtons:
     """Related-term and suggestion buttons answer in place; "show more" adds the full text."""
