@@ -48,6 +48,10 @@ MAX_CONTEXT_ELEMENTS = 10
 MAX_BLOCK_ID = 255
 MAX_ACTION_ID = 255
 MAX_MESSAGE_TEXT = 40000
+MAX_TEXT_OBJECT = 3000  # any text object, context elements included
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+MAX_PLACEHOLDER = 150
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,11 @@ def block_kit_errors(blocks: list[dict[str, Any]], *, max_blocks: int) -> list[s
                 errors.append(f"{where}: section needs text or fields")
         if kind == "context" and len(block.get("elements", [])) > MAX_CONTEXT_ELEMENTS:
             errors.append(f"{where}: more than {MAX_CONTEXT_ELEMENTS} context elements")
+        if kind == "context":
+            for element in block.get("elements", []):
+                text = element.get("text", "") if isinstance(element, dict) else ""
+                if isinstance(text, str) and len(text) > MAX_TEXT_OBJECT:
+                    errors.append(f"{where}: context text {len(text)} chars > {MAX_TEXT_OBJECT}")
         if kind == "actions" and len(block.get("elements", [])) > MAX_ACTIONS_ELEMENTS:
             errors.append(f"{where}: more than {MAX_ACTIONS_ELEMENTS} elements")
         elements = list(block.get("elements", []))
@@ -172,6 +181,18 @@ def block_kit_errors(blocks: list[dict[str, Any]], *, max_blocks: int) -> list[s
             options = element.get("options")
             if options is not None and len(options) > MAX_SELECT_OPTIONS:
                 errors.append(f"{where}: {len(options)} options > {MAX_SELECT_OPTIONS}")
+            for option in [
+                *(options or []),
+                *([element["initial_option"]] if "initial_option" in element else []),
+            ]:
+                label = option.get("text", {}).get("text", "")
+                if len(label) > MAX_OPTION_TEXT:
+                    errors.append(f"{where}: option text {len(label)} chars > {MAX_OPTION_TEXT}")
+                if len(option.get("value", "")) > MAX_OPTION_VALUE:
+                    errors.append(f"{where}: option value > {MAX_OPTION_VALUE}")
+            placeholder = element.get("placeholder", {}).get("text", "")
+            if len(placeholder) > MAX_PLACEHOLDER:
+                errors.append(f"{where}: placeholder {len(placeholder)} chars > {MAX_PLACEHOLDER}")
         repeated = sorted({i for i in action_ids if action_ids.count(i) > 1})
         if repeated:
             errors.append(f"{where}: repeated action_ids {', '.join(repeated)}")

@@ -708,3 +708,63 @@ class TestRealCorpus:
                 terms_in_category=glossary.list_terms(category=category),
             )
             assert_within_limits(view, max_blocks=100)
+
+
+class TestTheFakesChecker:
+    """The end-to-end tests rely on the fake's checker: it must see each limit broken."""
+
+    @pytest.mark.parametrize(
+        ("block", "complaint"),
+        [
+            ({"type": "context", "elements": [{"type": "mrkdwn", "text": "x" * 3001}]}, "context"),
+            (
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "static_select",
+                            "action_id": "a",
+                            "options": [
+                                {"text": {"type": "plain_text", "text": "o" * 76}, "value": "v"}
+                            ],
+                        }
+                    ],
+                },
+                "option text",
+            ),
+            (
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "static_select",
+                            "action_id": "a",
+                            "options": [
+                                {"text": {"type": "plain_text", "text": "o"}, "value": "v" * 151}
+                            ],
+                        }
+                    ],
+                },
+                "option value",
+            ),
+            (
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "static_select",
+                            "action_id": "a",
+                            "placeholder": {"type": "plain_text", "text": "p" * 151},
+                            "options": [
+                                {"text": {"type": "plain_text", "text": "o"}, "value": "v"}
+                            ],
+                        }
+                    ],
+                },
+                "placeholder",
+            ),
+        ],
+    )
+    def test_each_limit_is_checked(self, block: dict, complaint: str) -> None:
+        (error,) = block_kit_errors([block], max_blocks=50)
+        assert complaint in error
