@@ -520,17 +520,28 @@ class TestLimitsAndLists:
         user = "U0LISTER01"
         submit(slack, user, "context window")
         submit(slack, user, "tool calling")
-        wait_post(fake, "tool calling")
+        post = wait_post(fake, "tool calling")
         mine = slack.command("requests", response_url=fake.response_url("m"), user_id=user).json()
         assert "context window: Open" in text_of(mine)
         assert "tool calling: Open" in text_of(mine)
+        # More people wait on these two than on any request of the other tests (the bot and
+        # its database serve the whole module), so they head the list.
+        for joiner in ("U0LISTER02", "U0LISTER03", "U0LISTER04"):
+            submit(slack, joiner, "Context windows")
+        for joiner in ("U0LISTER02", "U0LISTER03"):
+            submit(slack, joiner, "tool-calling")
+        fake.wait_for(lambda _: "3 people" in text_of(current(fake, post)), timeout=WAIT)
+        click(slack, fake, post, "intake_accept", TRIAGER)
+        fake.wait_for(lambda _: "Accepted by" in text_of(current(fake, post)), timeout=WAIT)
         slack.command("quantum annealing", response_url=fake.response_url("miss"), user_id=user)
         refused = slack.command("stats", response_url=fake.response_url("s"), user_id=user).json()
         assert "Only the glossary triagers" in text_of(refused)
         stats = slack.command("stats", response_url=fake.response_url("s"), user_id=TRIAGER)
-        text = text_of(stats.json())
-        assert "Most requested" in text
-        assert "quantum annealing: 1" in text
+        requested = section_lines(stats.json(), "Most requested (open and accepted)")
+        # each row: rank, the term as first asked for, its status, how many people wait
+        assert requested[:2] == ["1. context window (open): 4", "2. tool calling (accepted): 3"]
+        missed = section_lines(stats.json(), "Most frequent look-ups that found nothing")
+        assert any(re.fullmatch(r"\d+\. quantum annealing: 1", row) for row in missed), missed
 
 
 class TestEscaping:
@@ -566,6 +577,16 @@ class TestEscaping:
         assert checked > 10
         assert "R&amp;D &lt;!channel&gt;" in text_of(post)
         all_messages_valid(fake)
+
+
+def section_lines(message: dict[str, Any], title: str) -> list[str]:
+    """The lines under a section's bold title (`*title*`), as the reader sees them."""
+    for block in message.get("blocks") or []:
+        text = (block.get("text") or {}).get("text", "")
+        heading, _, body = text.partition("\n")
+        if heading.strip("*").startswith(title):
+            return body.splitlines()
+    raise AssertionError(f"no section {title!r} in {message}")
 
 
 def mrkdwn_texts(node: Any) -> list[str]:

@@ -16,6 +16,7 @@ from pg_server import BACKENDS, database_url
 from slack_harness import FIXTURE_TERMS
 
 from bot.glossary.load import load_glossary
+from bot.glossary.model import Term
 from bot.glossary.resolve import Glossary
 from bot.intake import (
     AlreadyDefined,
@@ -25,9 +26,10 @@ from bot.intake import (
     RateLimited,
     RequestForm,
     read_job,
+    request_key,
 )
 from bot.intake.jobs import IntakePostJob, IntakeUpdateJob, RequesterDM, ScaffoldJob, ThreadNoteJob
-from bot.store import OutboxItem, Store, open_store
+from bot.store import OutboxItem, RequestDraft, Store, open_store
 
 TRIAGER = "U0TRIAGE01"
 
@@ -246,6 +248,60 @@ class TestCloseLoop:
             [reviewed, *(t for t in glossary.terms.values() if t.slug != "hallucination")]
         )
         assert len(await intake.close_loop(newer)) == 1
+
+    async def test_a_clarification_closes_when_its_term_changes_the_same_day(
+        self, intake: Intake, store: Store, glossary: Glossary
+    ) -> None:
+        """Reviewed this morning, asked about at noon, edited (still today) in the afternoon:
+        the edit closes the request, and the requester gets the new text. The morning review
+        alone, dated the same day as the request, does not."""
+        today = datetime.now(UTC).date()
+        term = glossary.get("hallucination")
+        assert term is not None
+        morning = term.model_copy(update={"last_reviewed": today})
+        context = FormContext("clarification", "hallucination")
+        filing = (
+            await filed(
+                intake, with_term(glossary, morning), "hallucination", "U0ALICE001", context=context
+            )
+        ).filing
+        await jobs(store)
+        assert await intake.close_loop(with_term(glossary, morning)) == []  # unchanged
+        assert (await store.get_request(filing.request.id)).status == "open"  # type: ignore[union-attr]
+        afternoon = morning.model_copy(update={"short_def": f"{term.short_def} Now clearer."})
+        changes = await intake.close_loop(with_term(glossary, afternoon))
+        assert [c.request.id for c in changes] == [filing.request.id]
+        assert (await store.get_request(filing.request.id)).status == "published"  # type: ignore[union-attr]
+        dms = [j for _, j in await jobs(store) if isinstance(j, RequesterDM)]
+        assert [(j.user_id, j.notice, j.slug) for j in dms] == [
+            ("U0ALICE001", "published", "hallucination")
+        ]
+
+    async def test_a_clarification_filed_before_fingerprints_needs_a_later_review(
+        self, intake: Intake, store: Store, glossary: Glossary
+    ) -> None:
+        """A request stored without a fingerprint (filed before they were kept) cannot tell a
+        same-day review from an earlier one, so only a later review date closes it."""
+        term = glossary.get("hallucination")
+        assert term is not None
+        legacy = RequestDraft(
+            term="hallucination",
+            normalised_term=request_key(term.term),
+            requester_id="U0ALICE001",
+            kind="clarification",
+            target_slug="hallucination",
+        )
+        await store.create_request(legacy)
+        today = datetime.now(UTC).date()
+        edited_today = term.model_copy(update={"last_reviewed": today, "short_def": "Changed."})
+        assert await intake.close_loop(with_term(glossary, edited_today)) == []
+        tomorrow = term.model_copy(update={"last_reviewed": today + timedelta(days=1)})
+        assert len(await intake.close_loop(with_term(glossary, tomorrow))) == 1
+
+
+def with_term(glossary: Glossary, term: Term) -> Glossary:
+    """The glossary with `term` in place of the term of the same slug."""
+    return Glossary([term, *(t for t in glossary.terms.values() if t.slug != term.slug)])
 
 
 class TestListsAndStats:

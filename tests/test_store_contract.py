@@ -6,11 +6,12 @@ Time comes from a fake clock, so leases expire by moving the clock rather than b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 
 import pytest
 from pg_server import BACKENDS, database_url
@@ -28,6 +29,7 @@ from bot.store import (
     StoreError,
     open_store,
 )
+from bot.store.migrations import MIGRATIONS
 
 
 class FakeClock:
@@ -75,6 +77,21 @@ async def reopen(url: str, clock: FakeClock) -> AsyncIterator[StoreOpener]:
 @pytest.fixture
 async def store(reopen: StoreOpener) -> Store:
     return await reopen()
+
+
+def execute(url: str, sql: LiteralString) -> None:
+    """Run one statement on the database behind `url`, bypassing the store."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+            conn.execute(sql)
+            conn.commit()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
 
 
 def draft(term: str = "Retrieval augmented generation", **changes: Any) -> RequestDraft:
@@ -127,6 +144,30 @@ class TestLifeCycle:
         await store.migrate()
         assert await store.schema_version() == LATEST_VERSION
         assert await store.get_role("U1") == "product"
+
+    async def test_upgrade_keeps_requests_filed_before_fingerprints(
+        self, url: str, reopen: StoreOpener, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A database at version 1 (no fingerprint column) migrates in place: its requests
+        stay, without a fingerprint, and new ones get one."""
+        for backend in ("sqlite", "postgres"):
+            monkeypatch.setattr(f"bot.store.{backend}.MIGRATIONS", MIGRATIONS[:1])
+        old = await reopen()
+        assert await old.schema_version() == 1
+        await old.close()
+        execute(
+            url,
+            "INSERT INTO term_requests (kind, term, normalised_term, target_slug, requester_id, "
+            "created_at, updated_at) VALUES ('clarification', 'RAG', 'rag', 'rag', 'U1', "
+            "'2030-01-01T00:00:00.000000+00:00', '2030-01-01T00:00:00.000000+00:00')",
+        )
+        monkeypatch.undo()
+        store = await reopen()
+        assert await store.schema_version() == LATEST_VERSION >= 2
+        [legacy] = await store.open_requests()
+        assert (legacy.term, legacy.target_fingerprint) == ("RAG", None)
+        filing = await store.create_request(draft("Another", target_fingerprint="cd34"))
+        assert filing.request.target_fingerprint == "cd34"
 
     async def test_fresh_database_is_version_zero(self, url: str) -> None:
         """Before migrate() the store reports schema version 0."""
@@ -351,7 +392,22 @@ class TestTermRequests:
         assert stored.created_at == clock.now
         assert stored.updated_at == clock.now
         assert stored.intake_channel is None
+        assert stored.target_fingerprint is None
         assert [r.user_id for r in await store.requesters(stored.id)] == ["U1"]
+
+    async def test_a_clarification_keeps_the_fingerprint_of_its_term(self, store: Store) -> None:
+        """What the term said when the request was filed is kept, to see it change later."""
+        clarification = draft(kind="clarification", target_slug="rag", target_fingerprint="ab12")
+        filing = await store.create_request(clarification)
+        assert filing.request.target_fingerprint == "ab12"
+        # someone joining later does not replace it
+        joined = await store.create_request(replace(clarification, requester_id="U2"))
+        assert joined.request.target_fingerprint == "ab12"
+        stored = await store.get_request(filing.request.id)
+        assert stored is not None
+        assert stored.target_fingerprint == "ab12"
+        [listed] = await store.open_requests()
+        assert listed.target_fingerprint == "ab12"
 
     async def test_unicode_and_empty_optional_fields_round_trip(self, store: Store) -> None:
         filing = await store.create_request(
@@ -791,6 +847,46 @@ class TestOutbox:
         assert stats.oldest_pending_age == timedelta(seconds=120)
         assert stats.last_error == "channel_not_found"
         assert stats.last_errors == ("channel_not_found",)
+
+    async def test_last_errors_name_each_code_once_and_skip_ignored_codes(
+        self, store: Store, clock: FakeClock
+    ) -> None:
+        """Many rows failing alike, each error naming its own request, neither fill
+        last_errors nor, once ignored, push an older different error out of it."""
+
+        async def fail(key: str, error: str) -> None:
+            await store.enqueue("job", {}, key)
+            [item] = await store.claim_due("w1", limit=1)
+            retry_at = clock.now + timedelta(hours=1)
+            await store.mark_retry(item.id, worker_id="w1", error=error, retry_at=retry_at)
+            clock.advance(1)
+
+        channel = "channel_not_found: check GLOSSARY_INTAKE_CHANNEL"
+        await fail("post", channel)
+        for n in range(6):
+            await fail(f"note-{n}", f"waiting_for_intake_post: request #{n}")
+        for code in ("ratelimited", "server_error", "connection_error", "timeout"):
+            await fail(code, f"{code}: retried soon")
+        stats = await store.outbox_stats()
+        assert stats.last_errors == (
+            "timeout: retried soon",
+            "connection_error: retried soon",
+            "server_error: retried soon",
+            "ratelimited: retried soon",
+            "waiting_for_intake_post: request #5",
+        )
+        assert stats.last_error == "timeout: retried soon"
+        # Five codes newer than the channel's fill the list; ignored, they leave it room.
+        quiet = [
+            "waiting_for_intake_post",
+            "ratelimited",
+            "server_error",
+            "connection_error",
+            "timeout",
+        ]
+        focused = await store.outbox_stats(ignore_codes=quiet)
+        assert (focused.last_error, focused.last_errors) == (channel, (channel,))
+        assert (focused.pending, focused.retrying) == (stats.pending, stats.retrying) == (11, 11)
 
     async def test_long_errors_are_clipped(self, store: Store) -> None:
         await store.enqueue("dm", {}, "k1")

@@ -10,13 +10,15 @@ wakes the delivery worker afterwards.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
 from bot.config import Settings
-from bot.glossary.model import Term
+from bot.glossary.model import Term, TermFields
 from bot.glossary.normalize import clean, light_key
 from bot.glossary.resolve import Glossary
 from bot.intake.form import RequestForm
@@ -161,6 +163,7 @@ class Intake:
             links=form.links,
             anonymous=form.anonymous,
             source_permalink=form.context.source,
+            target_fingerprint=term_fingerprint(about) if about is not None else None,
         )
         filing = await self.store.create_request(
             draft,
@@ -218,14 +221,30 @@ class Intake:
         )
 
 
+def term_fingerprint(term: Term) -> str:
+    """A digest of everything the term's file says (its fields, `last_reviewed` included),
+    so any edit to the term, a fresh review date alone too, changes it. Where the file lives
+    is left out: moving a file changes nothing a reader sees."""
+    fields = term.model_dump(mode="json", include=set(TermFields.model_fields))
+    text = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def shipped_term(request: TermRequest, glossary: Glossary) -> Term | None:
     """The term that answers `request` in this glossary, if it does now.
 
-    A new term ships when its name resolves exactly. A clarification ships when its term has
-    been reviewed since the request was filed (its `last_reviewed` date moved past it)."""
+    A new term ships when its name resolves exactly. A clarification ships when its term was
+    reviewed on or after the day the request was filed and has changed since: `last_reviewed`
+    is only a date, so a term reviewed earlier that same day would otherwise count, and the
+    fingerprint taken at filing tells the two apart."""
     if request.kind == "clarification" and request.target_slug:
         term = glossary.get(request.target_slug)
-        if term is not None and term.last_reviewed > request.created_at.date():
-            return term
-        return None
+        if term is None:
+            return None
+        filed_on = request.created_at.date()
+        if request.target_fingerprint is None:
+            # Filed before fingerprints were kept: only a later review date proves a change.
+            return term if term.last_reviewed > filed_on else None
+        changed = term_fingerprint(term) != request.target_fingerprint
+        return term if changed and term.last_reviewed >= filed_on else None
     return defined_term(glossary, request.term)

@@ -500,7 +500,11 @@ class OutboxWorker:
         seen by this worker or (through the store) by any replica. Errors that retrying does
         cure (429s, 5xx, a thread waiting for its intake post) are not problems."""
         try:
-            stats = await asyncio.wait_for(self.store.outbox_stats(), HEALTH_TIMEOUT_SECONDS)
+            # QUIET errors are left out in the store, before its limit: many thread notes
+            # waiting for one failed post would otherwise fill the list and hide the failure.
+            stats = await asyncio.wait_for(
+                self.store.outbox_stats(ignore_codes=QUIET), HEALTH_TIMEOUT_SECONDS
+            )
         except (TimeoutError, StoreError):
             # The store's own check reports an unreachable database; say what we saw last.
             return [f"outbox: {_shown(error)}" for error in self._problems.values()]

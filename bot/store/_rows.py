@@ -62,6 +62,7 @@ def request_from_row(row: Row, codec: Codec) -> TermRequest:
         published_at=codec.optional_time(row["published_at"]),
         intake_channel=row["intake_channel"],
         intake_ts=row["intake_ts"],
+        target_fingerprint=row["target_fingerprint"],
     )
 
 

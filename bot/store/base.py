@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -98,6 +98,9 @@ class RequestDraft:
     links: tuple[str, ...] = ()
     anonymous: bool = False
     source_permalink: str | None = None
+    # For a clarification: a fingerprint of the target term's content as the requester saw
+    # it, so the request closes once the term changes (see bot.intake.flow.shipped_term).
+    target_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class TermRequest:
     published_at: datetime | None
     intake_channel: str | None  # where the intake post went, once delivered
     intake_ts: str | None
+    target_fingerprint: str | None = None  # see RequestDraft; None on requests filed before
 
     @property
     def is_active(self) -> bool:
@@ -215,6 +219,10 @@ class IntakePost:
     ts: str
 
 
+LAST_ERRORS_LIMIT = 5
+"""How many distinct error codes OutboxStats.last_errors names at most."""
+
+
 @dataclass(frozen=True)
 class OutboxStats:
     """The outbox at a glance, for /healthz and /metrics."""
@@ -224,8 +232,12 @@ class OutboxStats:
     retrying: int  # pending rows that have failed at least once
     failed: int  # given up on (mark_failed)
     oldest_pending_age: timedelta | None
-    last_error: str | None  # the newest error among pending rows
-    last_errors: tuple[str, ...] = field(default=())  # distinct errors among pending rows
+    last_error: str | None  # the newest error among pending rows (first of last_errors)
+    # The newest error of each error code among pending rows, newest first, at most
+    # LAST_ERRORS_LIMIT. The code is the text before the first ":" ("channel_not_found: ...");
+    # one row per code, so many rows failing alike (each naming its own request) leave room
+    # for the others.
+    last_errors: tuple[str, ...] = field(default=())
 
 
 FilingOutbox = Callable[[RequestFiling], Sequence[OutboxMessage]]
@@ -424,7 +436,12 @@ class Store(Protocol):
     async def oldest_pending_age(self, now: datetime | None = None) -> timedelta | None:
         """How long the oldest pending row has waited; None when nothing is pending."""
 
-    async def outbox_stats(self, now: datetime | None = None) -> OutboxStats: ...
+    async def outbox_stats(
+        self, now: datetime | None = None, *, ignore_codes: Collection[str] = ()
+    ) -> OutboxStats:
+        """The backlog's numbers. Errors whose code is in `ignore_codes` are left out of
+        last_error and last_errors before the limit, so errors a caller does not care about
+        cannot crowd out one it does."""
 
     async def prune_outbox(self, older_than: timedelta = timedelta(days=30)) -> int:
         """Delete delivered rows older than this; returns how many."""

@@ -230,6 +230,14 @@ _INITIAL_POSTGRES = (
     "CREATE INDEX outbox_due ON outbox (state, available_at, id)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial", _INITIAL_SQLITE, _INITIAL_POSTGRES),)
+# A clarification closes when its term changed after it was filed; `last_reviewed` is only a
+# date, so a term reviewed on the day of the request needs the term's content at filing time
+# to compare against. Requests filed before this migration have none (NULL).
+_TARGET_FINGERPRINT = "ALTER TABLE term_requests ADD COLUMN target_fingerprint TEXT"
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial", _INITIAL_SQLITE, _INITIAL_POSTGRES),
+    Migration(2, "request_target_fingerprint", (_TARGET_FINGERPRINT,), (_TARGET_FINGERPRINT,)),
+)
 
 LATEST_VERSION = MIGRATIONS[-1].version

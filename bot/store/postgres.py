@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +40,7 @@ from bot.store._rows import (
 )
 from bot.store.base import (
     ACTIVE_REQUEST_STATUSES,
+    LAST_ERRORS_LIMIT,
     MISS_STATUSES,
     Clock,
     FilingOutbox,
@@ -93,6 +94,22 @@ _SET_STATUS = (
     "published_at = CASE WHEN %(status)s = 'published' THEN %(now)s ELSE published_at END "
     "WHERE id = %(id)s RETURNING *"
 )
+
+
+# The newest error of each code among pending rows, leaving out ignored codes before the
+# limit: rows failing alike (thread notes waiting for their post, each naming its request)
+# must not hide a different error behind them. The code is the text before the first ":".
+_LAST_ERRORS = """
+SELECT last_error FROM (
+    SELECT DISTINCT ON (code) last_error, last_error_at, id, code
+    FROM (
+        SELECT last_error, last_error_at, id, btrim(split_part(last_error, ':', 1)) AS code
+        FROM outbox WHERE state = 'pending' AND last_error IS NOT NULL
+    ) AS pending_errors
+    ORDER BY code, last_error_at DESC, id DESC
+) AS newest_per_code
+WHERE code <> ALL(%(ignored)s::text[])
+ORDER BY last_error_at DESC, id DESC LIMIT %(limit)s"""
 
 
 class _Pool:
@@ -496,8 +513,8 @@ class PostgresStore:
             await cur.execute(
                 "INSERT INTO term_requests (kind, term, normalised_term, target_slug, "
                 "requester_id, where_seen, why, affected_roles, urgency, links, anonymous, "
-                "source_permalink, status, created_at, updated_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', %s, %s) "
+                "source_permalink, target_fingerprint, status, created_at, updated_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'open', %s, %s) "
                 "ON CONFLICT (kind, normalised_term, (coalesce(target_slug, ''))) "
                 "WHERE status IN ('open', 'accepted') DO NOTHING RETURNING *",
                 (
@@ -513,6 +530,7 @@ class PostgresStore:
                     Jsonb(list(draft.links)),
                     draft.anonymous,
                     draft.source_permalink,
+                    draft.target_fingerprint,
                     now,
                     now,
                 ),
@@ -834,7 +852,9 @@ class PostgresStore:
             return None
         return max(moment - _aware(row["oldest"]), timedelta())
 
-    async def outbox_stats(self, now: datetime | None = None) -> OutboxStats:
+    async def outbox_stats(
+        self, now: datetime | None = None, *, ignore_codes: Collection[str] = ()
+    ) -> OutboxStats:
         moment = self._now(now)
         async with self._transaction() as cur:
             await cur.execute(
@@ -850,13 +870,12 @@ class PostgresStore:
             )
             row = await cur.fetchone()
             await cur.execute(
-                "SELECT last_error FROM outbox WHERE state = 'pending' "
-                "AND last_error IS NOT NULL ORDER BY last_error_at DESC, id DESC LIMIT 50"
+                _LAST_ERRORS, {"ignored": sorted(ignore_codes), "limit": LAST_ERRORS_LIMIT}
             )
             errors = await cur.fetchall()
         if row is None:  # an aggregate always returns a row
             raise StoreError("outbox statistics query returned nothing")
-        distinct = tuple(dict.fromkeys(str(error["last_error"]) for error in errors))[:5]
+        distinct = tuple(str(error["last_error"]) for error in errors)
         oldest = row["oldest"]
         return OutboxStats(
             pending=int(row["pending"]),

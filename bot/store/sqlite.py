@@ -21,7 +21,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,6 +41,7 @@ from bot.store._rows import (
 )
 from bot.store.base import (
     ACTIVE_REQUEST_STATUSES,
+    LAST_ERRORS_LIMIT,
     MISS_STATUSES,
     Clock,
     FilingOutbox,
@@ -111,6 +112,24 @@ _SET_STATUS = (
     "published_at = CASE WHEN :status = 'published' THEN :now ELSE published_at END "
     "WHERE id = :id RETURNING *"
 )
+
+
+# The newest error of each code among pending rows, leaving out ignored codes before the
+# limit: rows failing alike (thread notes waiting for their post, each naming its request)
+# must not hide a different error behind them. The code is the text before the first ":".
+_LAST_ERRORS = """
+SELECT last_error FROM (
+    SELECT last_error, last_error_at, id, code, ROW_NUMBER() OVER (
+        PARTITION BY code ORDER BY last_error_at DESC, id DESC
+    ) AS newest
+    FROM (
+        SELECT last_error, last_error_at, id, trim(CASE WHEN instr(last_error, ':') > 0
+            THEN substr(last_error, 1, instr(last_error, ':') - 1) ELSE last_error END) AS code
+        FROM outbox WHERE state = 'pending' AND last_error IS NOT NULL
+    )
+)
+WHERE newest = 1 AND code NOT IN (SELECT value FROM json_each(?))
+ORDER BY last_error_at DESC, id DESC LIMIT ?"""
 
 
 _INSERT_LOOKUPS = (
@@ -596,8 +615,8 @@ class SQLiteStore:
                 row = conn.execute(
                     "INSERT INTO term_requests (kind, term, normalised_term, target_slug, "
                     "requester_id, where_seen, why, affected_roles, urgency, links, anonymous, "
-                    "source_permalink, status, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING *",
+                    "source_permalink, target_fingerprint, status, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING *",
                     (
                         draft.kind,
                         draft.term,
@@ -611,6 +630,7 @@ class SQLiteStore:
                         _dump_json(list(draft.links)),
                         int(draft.anonymous),
                         draft.source_permalink,
+                        draft.target_fingerprint,
                         now,
                         now,
                     ),
@@ -957,9 +977,12 @@ class SQLiteStore:
 
         return await self._read(read)
 
-    async def outbox_stats(self, now: datetime | None = None) -> OutboxStats:
+    async def outbox_stats(
+        self, now: datetime | None = None, *, ignore_codes: Collection[str] = ()
+    ) -> OutboxStats:
         moment = self._now(now)
         now_text = _ts(moment)
+        ignored = _dump_json(sorted(ignore_codes))
 
         def read(conn: sqlite3.Connection) -> OutboxStats:
             row = conn.execute(
@@ -973,11 +996,8 @@ class SQLiteStore:
                 "FROM outbox",
                 (now_text, now_text),
             ).fetchone()
-            errors = conn.execute(
-                "SELECT last_error FROM outbox WHERE state = 'pending' "
-                "AND last_error IS NOT NULL ORDER BY last_error_at DESC, id DESC LIMIT 50"
-            ).fetchall()
-            distinct = tuple(dict.fromkeys(str(error[0]) for error in errors))[:5]
+            errors = conn.execute(_LAST_ERRORS, (ignored, LAST_ERRORS_LIMIT)).fetchall()
+            distinct = tuple(str(error[0]) for error in errors)
             oldest = row[4]
             return OutboxStats(
                 pending=int(row[0]),
