@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -498,6 +499,53 @@ class TestClosingTheLoop:
         )
         fake.wait_for(lambda _: "Published" in text_of(current(fake, post)), timeout=WAIT)
         all_messages_valid(fake)
+
+    def test_published_before_the_term_ships(
+        self, slack: SlackSender, fake: FakeSlack, bot: BotProcess, terms_dir: Path
+    ) -> None:
+        """A triager marks it published before the glossary has it: the requester is told it
+        comes with the next reload; that reload sends the definition, once."""
+        user = "U0EARLY001"
+        submit(slack, user, "speculative decoding")
+        post = wait_post(fake, "speculative decoding")
+        wait_dms(fake, user)  # "filed"
+        click(slack, fake, post, "intake_published", TRIAGER)
+        fake.wait_for(lambda _: "Published by" in text_of(current(fake, post)), timeout=WAIT)
+        soon = wait_dms(fake, user, 2)[-1]
+        assert "as soon as the glossary reloads" in text_of(soon)
+        assert "now in the glossary" not in text_of(soon)
+
+        source = (terms_dir / "vector-database.yml").read_text()
+        shipped = source.replace("term: vector database", "term: speculative decoding", 1)
+        shipped = shipped.replace("- vector store", "- draft-model decoding", 1)
+        shipped = re.sub(
+            r"short_def: .*?\n(?=long_def)",
+            "short_def: A small model drafts tokens that the large model then checks.\n",
+            shipped,
+            flags=re.S,
+        )
+        (terms_dir / "speculative-decoding.yml").write_text(shipped)
+        self.reload(bot)
+        fake.wait_for(lambda _: len(fake.messages_in(dm_channel(user))) >= 3, timeout=WAIT)
+        definition = fake.messages_in(dm_channel(user))[-1]
+        assert "“speculative decoding” is now in the glossary" in text_of(definition)
+        assert "A small model drafts tokens" in text_of(definition)
+
+        self.reload(bot)  # another reload: nothing new for anyone
+        fake.quiet(1.0)
+        assert len(fake.messages_in(dm_channel(user))) == 3
+        all_messages_valid(fake)
+
+    @staticmethod
+    def reload(bot: BotProcess) -> None:
+        """SIGHUP, and wait until the bot says it reloaded (its hooks then run at once)."""
+        before = bot.healthz()[1]["reload"]["at"]
+        assert bot.process is not None
+        bot.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + WAIT
+        while bot.healthz()[1]["reload"]["at"] == before:
+            assert time.monotonic() < deadline, "the bot did not reload"
+            time.sleep(0.05)
 
 
 class TestLimitsAndLists:

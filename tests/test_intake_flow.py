@@ -299,6 +299,117 @@ class TestCloseLoop:
         assert len(await intake.close_loop(with_term(glossary, tomorrow))) == 1
 
 
+class TestPublishedBeforeTheTermShips:
+    """A triager marks a request published before the glossary has the term: everyone
+    waiting is told it comes with the reload that brings it, and that reload sends them the
+    definition, once, whichever replica runs it and however often."""
+
+    @staticmethod
+    def without(glossary: Glossary, slug: str) -> Glossary:
+        return Glossary([t for t in glossary.terms.values() if t.slug != slug])
+
+    @staticmethod
+    async def dms(store: Store) -> list[tuple[str, str, str | None, str | None]]:
+        """(user, notice, slug, dedupe key) of each DM queued since the last call."""
+        return [
+            (job.user_id, job.notice, job.slug, item.dedupe_key)
+            for item, job in await jobs(store)
+            if isinstance(job, RequesterDM)
+        ]
+
+    async def test_the_definition_follows_once_the_term_ships(
+        self, intake: Intake, store: Store, glossary: Glossary
+    ) -> None:
+        before = self.without(glossary, "vector-database")
+        assert await intake.close_loop(before) == []  # the bot starts without the term
+        rid = (await filed(intake, before, "Vector databases", "U0ALICE001")).filing.request.id
+        await filed(intake, before, "vector database", "U0BOB00001", anonymous=True)
+        await jobs(store)
+        change = await intake.triage(rid, "published", by=TRIAGER)
+        assert change is not None
+        # told "published, it answers once the glossary reloads": no definition to show yet
+        assert await self.dms(store) == [
+            ("U0ALICE001", "published", None, f"dm:{rid}:U0ALICE001:published"),
+            ("U0BOB00001", "published", None, f"dm:{rid}:U0BOB00001:published"),
+        ]
+        assert await intake.close_loop(before) == []  # a reload without the term: nothing
+        assert await self.dms(store) == []
+
+        assert await intake.close_loop(glossary) == []  # the reload that brings it
+        assert await self.dms(store) == [
+            ("U0ALICE001", "published", "vector-database", f"dm:{rid}:U0ALICE001:definition"),
+            ("U0BOB00001", "published", "vector-database", f"dm:{rid}:U0BOB00001:definition"),
+        ]
+
+        await intake.close_loop(glossary)  # another reload
+        replica = Intake(store, triagers=[TRIAGER])  # another replica, or a restart
+        await replica.close_loop(glossary)
+        assert await self.dms(store) == []
+        assert (await store.get_request(rid)).status == "published"  # type: ignore[union-attr]
+
+    async def test_published_with_the_term_in_place_is_told_once(
+        self, intake: Intake, store: Store, glossary: Glossary
+    ) -> None:
+        """Published while the glossary has the term: the DM carries the definition (its
+        slug), and no reload sends it again."""
+        before = self.without(glossary, "vector-database")
+        rid = (await filed(intake, before, "vector database", "U0ALICE001")).filing.request.id
+        await intake.close_loop(before)
+        await jobs(store)
+        # the term shipped; a triager clicks before any reload publishes the request
+        assert await intake.triage(rid, "published", by=TRIAGER, glossary=glossary)
+        assert await self.dms(store) == [
+            ("U0ALICE001", "published", "vector-database", f"dm:{rid}:U0ALICE001:definition"),
+        ]
+        await intake.close_loop(glossary)
+        await Intake(store).close_loop(glossary)
+        assert await self.dms(store) == []
+
+    async def test_triage_uses_the_glossary_of_the_last_reload(
+        self, intake: Intake, store: Store, glossary: Glossary
+    ) -> None:
+        before = self.without(glossary, "vector-database")
+        rid = (await filed(intake, before, "vector database", "U0ALICE001")).filing.request.id
+        # the reload's hook has not run on this request yet (another replica published
+        # nothing), but this Intake saw the glossary with the term
+        intake.glossary = glossary
+        await jobs(store)
+        assert await intake.triage(rid, "published", by=TRIAGER)
+        assert [dm[2] for dm in await self.dms(store)] == ["vector-database"]
+        await intake.close_loop(glossary)
+        assert await self.dms(store) == []
+
+    async def test_a_published_clarification_is_not_told_twice(
+        self, intake: Intake, store: Store, glossary: Glossary
+    ) -> None:
+        context = FormContext("clarification", "hallucination")
+        rid = (
+            await filed(intake, glossary, "hallucination", "U0ALICE001", context=context)
+        ).filing.request.id
+        await jobs(store)
+        assert await intake.triage(rid, "published", by=TRIAGER)
+        assert [dm[2] for dm in await self.dms(store)] == ["hallucination"]
+        term = glossary.get("hallucination")
+        assert term is not None
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+        edited = term.model_copy(update={"last_reviewed": tomorrow, "short_def": "Clearer."})
+        await intake.close_loop(with_term(glossary, edited))
+        assert await self.dms(store) == []
+
+    async def test_only_recent_publications_are_followed_up(
+        self, store: Store, glossary: Glossary
+    ) -> None:
+        before = self.without(glossary, "vector-database")
+        intake = Intake(store, triagers=[TRIAGER])
+        rid = (await filed(intake, before, "vector database", "U0ALICE001")).filing.request.id
+        await intake.close_loop(before)
+        assert await intake.triage(rid, "published", by=TRIAGER)
+        await jobs(store)
+        later = Intake(store, clock=lambda: datetime.now(UTC) + timedelta(days=31))
+        await later.close_loop(glossary)
+        assert await self.dms(store) == []
+
+
 def with_term(glossary: Glossary, term: Term) -> Glossary:
     """The glossary with `term` in place of the term of the same slug."""
     return Glossary([term, *(t for t in glossary.terms.values() if t.slug != term.slug)])

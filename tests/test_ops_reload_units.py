@@ -1,16 +1,23 @@
 """Live reload's pure parts: keeping each broken file's last good version, reporting breakage
-once, and the messages maintainers and triagers read."""
+once, and the messages maintainers and triagers read; and its reload hooks, retried when the
+store fails for a moment."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import shutil
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from slack_fake import message_errors
+from slack_fake import BOT_TOKEN, message_errors
 from slack_harness import FIXTURE_TERMS, message_texts
+from slack_signing import SIGNING_SECRET
 
+from bot.config import load_settings
 from bot.glossary.cache import GlossaryCache
 from bot.glossary.load import load_glossary
 from bot.glossary.problems import Problem, Severity
@@ -22,12 +29,21 @@ from bot.glossary.reload import (
     unannounced,
 )
 from bot.glossary.resolve import Glossary
+from bot.intake import read_job
+from bot.intake.jobs import RequesterDM
+from bot.slack import answering, intake_blocks
+from bot.slack.app import app_for, build_deps
+from bot.slack.deps import Deps
 from bot.slack.reloading import (
+    Reloader,
     broken_files_message,
     display_path,
     rebuild,
     reload_outcome_message,
 )
+from bot.slack.runtime import load_holder
+from bot.store import RequestDraft, StoreUnavailableError, TermRequest
+from bot.store.sqlite import SQLiteStore
 
 BROKEN_YAML = "term: hallucination\naliases: [unclosed\n"
 
@@ -205,3 +221,164 @@ class TestMessages:
     def test_display_path(self) -> None:
         assert display_path("/app/terms/rag.yml") == "terms/rag.yml"
         assert display_path("rag.yml") == "rag.yml"
+
+
+# --- reload hooks and a store that fails for a moment -------------------------------------------
+
+FAST_RETRIES = (0.05, 0.1, 0.2)
+
+
+class FlakyStore(SQLiteStore):
+    """A real SQLite store whose next `failures` reads of the open requests fail as a locked
+    or unreachable database does."""
+
+    failures = 0
+
+    async def open_requests(self) -> list[TermRequest]:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailableError("database is locked")
+        return await super().open_requests()
+
+
+def _refuse_slack() -> Any:
+    class Refuse:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"unexpected Slack call {name}")
+
+    return Refuse()
+
+
+@pytest.fixture
+async def flaky(tmp_path: Path) -> AsyncIterator[FlakyStore]:
+    store = FlakyStore(tmp_path / "bot.sqlite3")
+    await store.migrate()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def deps(terms: Path, flaky: FlakyStore) -> Deps:
+    """The bot's deps and listeners (so the intake's own close-the-loop hook) on the flaky
+    store, with a glossary that lacks "vector database" until the test ships it."""
+    (terms / "vector-database.yml").rename(terms.parent / "vector-database.yml")
+    settings = load_settings(
+        "serve", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET
+    )
+    built = build_deps(settings, load_holder(terms), flaky)
+    app_for(built)  # registers the hooks; the start-up close_loop runs in the background
+    assert await built.background.drain(5.0)
+    return built
+
+
+def _ship_vector_database(terms: Path) -> None:
+    (terms.parent / "vector-database.yml").rename(terms / "vector-database.yml")
+
+
+async def _sent(deps: Deps) -> list[str]:
+    """What each requester DM queued so far reads like, rendered as the outbox would."""
+    texts = []
+    for item in await deps.store.claim_due("test", limit=100):
+        await deps.store.mark_delivered(item.id)
+        job = read_job(item.kind, item.payload)
+        if not isinstance(job, RequesterDM):
+            continue
+        glossary = deps.glossary.current
+        answer = (
+            answering.term_message(deps, glossary, job.slug, None, public=True)
+            if job.slug and glossary.get(job.slug)
+            else None
+        )
+        texts.append(f"{job.user_id}: {message_texts(intake_blocks.requester_dm(job, answer))}")
+    return texts
+
+
+async def _file(deps: Deps, term: str, user: str) -> int:
+    draft = RequestDraft(term=term, normalised_term=term, requester_id=user)
+    return (await deps.store.create_request(draft)).request.id
+
+
+async def _settle(reloader: Reloader) -> None:
+    """Wait for the hooks of the reloads so far, and for their retries."""
+    await reloader.deps.background.drain(5.0)
+    while reloader._retries:
+        await asyncio.wait(set(reloader._retries), timeout=5.0)
+
+
+class TestHookRetries:
+    """A reload hook that fails on the store is tried again in the background."""
+
+    async def test_close_loop_is_retried_after_a_store_error(
+        self, deps: Deps, flaky: FlakyStore, terms: Path
+    ) -> None:
+        rid = await _file(deps, "vector database", "U0ALICE001")
+        await _sent(deps)
+        reloader = Reloader(
+            deps, _refuse_slack(), terms, watch=False, hook_retry_seconds=FAST_RETRIES
+        )
+        _ship_vector_database(terms)
+        flaky.failures = 1  # the reload's close_loop finds the database locked
+        await reloader.reload("command")
+        await _settle(reloader)
+        assert flaky.failures == 0
+        assert (await flaky.get_request(rid)).status == "published"  # type: ignore[union-attr]
+        (dm,) = await _sent(deps)
+        assert dm.startswith("U0ALICE001: “vector database” is now in the glossary")
+        short_def = deps.glossary.current.get("vector-database").short_def  # type: ignore[union-attr]
+        assert short_def.split()[0] in dm
+
+    async def test_gives_up_after_the_last_retry(
+        self, deps: Deps, flaky: FlakyStore, terms: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        rid = await _file(deps, "vector database", "U0ALICE001")
+        reloader = Reloader(
+            deps, _refuse_slack(), terms, watch=False, hook_retry_seconds=FAST_RETRIES
+        )
+        _ship_vector_database(terms)
+        flaky.failures = 1 + len(FAST_RETRIES)
+        with caplog.at_level(logging.WARNING, logger="bot.slack.reloading"):
+            await reloader.reload("command")
+            await _settle(reloader)
+        assert flaky.failures == 0
+        assert (await flaky.get_request(rid)).status == "open"
+        gave_up = [r for r in caplog.records if "gave up" in r.getMessage()]
+        assert [r.levelno for r in gave_up] == [logging.ERROR]
+        flaky.failures = 0
+        await reloader.reload("command")  # the next reload catches up
+        await _settle(reloader)
+        assert (await flaky.get_request(rid)).status == "published"  # type: ignore[union-attr]
+
+    async def test_a_newer_reload_supersedes_the_retry(self, deps: Deps, terms: Path) -> None:
+        seen: list[int] = []
+
+        async def hook(glossary: Glossary) -> None:
+            seen.append(len(glossary.terms))
+            if len(seen) == 1:
+                raise StoreUnavailableError("database is locked")
+
+        deps.reload_hooks[:] = [hook]
+        reloader = Reloader(deps, _refuse_slack(), terms, watch=False, hook_retry_seconds=(30,))
+        await reloader.reload("command")
+        await deps.background.drain(5.0)
+        assert len(reloader._retries) == 1  # waiting 30 s
+        _ship_vector_database(terms)
+        await reloader.reload("command")
+        await asyncio.wait_for(_settle(reloader), 2.0)  # woken and gone at once
+        assert seen == [4, 5]  # the failed run, then the newer reload's: no stale retry
+
+    async def test_other_failures_are_not_retried(self, deps: Deps, terms: Path) -> None:
+        calls = 0
+
+        async def hook(glossary: Glossary) -> None:
+            nonlocal calls
+            calls += 1
+            raise RuntimeError("a bug, not a blip")
+
+        deps.reload_hooks[:] = [hook]
+        reloader = Reloader(
+            deps, _refuse_slack(), terms, watch=False, hook_retry_seconds=FAST_RETRIES
+        )
+        await reloader.reload("command")
+        await _settle(reloader)
+        assert calls == 1
+        assert not reloader._retries

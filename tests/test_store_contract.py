@@ -640,6 +640,33 @@ class TestTermRequests:
         assert [t.request.id for t in everything] == [b.request.id, c.request.id, a.request.id]
         assert await store.top_requested(statuses=[]) == []
 
+    async def test_published_since_lists_recent_publications_oldest_first(
+        self, store: Store, clock: FakeClock
+    ) -> None:
+        """Only published requests, only those published at or after `since`, in the order
+        they were published (not filed)."""
+        old = await store.create_request(draft("old"))
+        await store.set_request_status(old.request.id, "published", by="U9")
+        clock.advance(31 * 86400)
+        since = clock.now
+        first_filed = await store.create_request(draft("first filed"))
+        second_filed = await store.create_request(draft("second filed"))
+        still_open = await store.create_request(draft("still open"))
+        declined = await store.create_request(draft("declined"))
+        await store.set_request_status(declined.request.id, "declined", reason="no")
+        clock.advance(1)
+        await store.set_request_status(second_filed.request.id, "published", by="U9")
+        clock.advance(1)
+        await store.set_request_status(first_filed.request.id, "published")
+        listed = await store.published_since(since)
+        assert [r.id for r in listed] == [second_filed.request.id, first_filed.request.id]
+        assert [(r.status, r.status_changed_by) for r in listed] == [
+            ("published", "U9"),
+            ("published", None),
+        ]
+        assert still_open.request.id not in {r.id for r in listed}
+        assert await store.published_since(clock.advance(1)) == []
+
     async def test_count_requests_since_for_rate_limit(
         self, store: Store, clock: FakeClock
     ) -> None:

@@ -22,7 +22,7 @@ from bot.glossary.model import Term, TermFields
 from bot.glossary.normalize import clean, light_key
 from bot.glossary.resolve import Glossary
 from bot.intake.form import RequestForm
-from bot.intake.jobs import filing_jobs, status_jobs
+from bot.intake.jobs import definition_jobs, filing_jobs, status_jobs
 from bot.store import (
     ACTIVE_REQUEST_STATUSES,
     Clock,
@@ -50,6 +50,11 @@ __all__ = [
 
 RATE_WINDOW = timedelta(hours=1)
 MISSES_WINDOW = timedelta(days=30)
+PUBLISHED_WINDOW = timedelta(days=30)
+"""How long after a triager marks a request published (before the glossary has the term) a
+reload still sends its requesters the definition. At most the outbox's retention
+(`Store.prune_outbox`, 30 days by default), so the dedupe key of a definition already sent
+is still there to stop a second one."""
 DEFAULT_REQUESTS_PER_HOUR = 10
 
 TriageStatus = Literal["accepted", "declined", "published"]
@@ -122,6 +127,9 @@ class Intake:
         self.triagers = frozenset(triagers)
         self.requests_per_hour = requests_per_hour
         self.clock = clock
+        # The glossary of the latest close_loop (the one in service, give or take a reload),
+        # so a triager's "Mark published" can tell whether the term is already there.
+        self.glossary: Glossary | None = None
 
     @classmethod
     def from_settings(cls, store: Store, settings: Settings) -> Intake:
@@ -174,22 +182,43 @@ class Intake:
         return Filed(filing)
 
     async def triage(
-        self, request_id: int, status: TriageStatus, *, by: str, reason: str | None = None
+        self,
+        request_id: int,
+        status: TriageStatus,
+        *,
+        by: str,
+        reason: str | None = None,
+        glossary: Glossary | None = None,
     ) -> StatusChange | None:
         """Apply a triager's decision; None when the request is gone or already past it.
-        The caller checks `is_triager` first (and tells anyone else so)."""
+        The caller checks `is_triager` first (and tells anyone else so).
+
+        Published with the term already in `glossary` (default: the one close_loop last saw),
+        everyone waiting gets the definition now; published ahead of it, they are told it
+        comes with the reload that brings it, and close_loop sends it then."""
+        slug: str | None = None
+        known = glossary if glossary is not None else self.glossary
+        if status == "published" and known is not None:
+            request = await self.store.get_request(request_id)
+            term = shipped_term(request, known) if request is not None else None
+            slug = term.slug if term is not None else None
         return await self.store.set_request_status(
             request_id,
             status,
             by=by,
             reason=reason if status == "declined" else None,
             from_statuses=TRIAGE_FROM[status],
-            outbox=status_jobs,
+            outbox=functools.partial(status_jobs, slug=slug),
         )
 
     async def close_loop(self, glossary: Glossary) -> list[StatusChange]:
         """After a reload: every active request the glossary now answers becomes published,
-        and everyone waiting on it is sent the definition. Safe on every replica at once."""
+        and everyone waiting on it is sent the definition. Everyone waiting on a request a
+        triager published before the glossary had the term (in the last PUBLISHED_WINDOW) is
+        sent the definition too, once the glossary has it. Safe on every replica at once, and
+        on every reload: each DM is enqueued under a dedupe key. Returns the status changes
+        (the definitions sent for requests already published are not changes)."""
+        self.glossary = glossary
         changes: list[StatusChange] = []
         for request in await self.store.open_requests():
             term = shipped_term(request, glossary)
@@ -203,7 +232,24 @@ class Intake:
             )
             if change is not None:
                 changes.append(change)
+        await self._send_late_definitions(glossary)
         return changes
+
+    async def _send_late_definitions(self, glossary: Glossary) -> None:
+        """DM the definition to whoever waits on a request published ahead of its term, now
+        that the glossary has it (a dedupe key stops any DM sent before)."""
+        since = self.clock() - PUBLISHED_WINDOW
+        for request in await self.store.published_since(since):
+            if request.status_changed_by is None:
+                continue  # published by a reload, definition included
+            if request.kind == "clarification" and request.target_slug:
+                continue  # its term existed: the "published" DM carried it
+            term = shipped_term(request, glossary)
+            if term is None:
+                continue
+            requesters = await self.store.requesters(request.id)
+            for message in definition_jobs(request, requesters, term.slug):
+                await self.store.enqueue(message.kind, message.payload, message.dedupe_key)
 
     async def requests_of(self, user_id: str, limit: int = 20) -> tuple[list[RequestTally], int]:
         """The person's requests, newest first, with how many wait on each; and how many

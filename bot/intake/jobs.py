@@ -11,15 +11,19 @@ intake post delivered late still shows the right status and head count.
     ThreadNoteJob     a "+1" with the newcomer's context, in the post's thread
     ScaffoldJob       the YAML scaffold, in the thread, when a request is accepted
     RequesterDM       a direct message to one person who asked
+
+Dedupe keys make each job happen once whoever enqueues it (replicas, restarts, a second
+reload): one intake post per request, one DM per person and notice; see `dm_key` for the two
+kinds of "published" DM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Literal, get_args
 
-from bot.store import OutboxMessage, RequestFiling, StatusChange
+from bot.store import OutboxMessage, Requester, RequestFiling, StatusChange, TermRequest
 
 __all__ = [
     "IntakePostJob",
@@ -29,6 +33,8 @@ __all__ = [
     "RequesterDM",
     "ScaffoldJob",
     "ThreadNoteJob",
+    "definition_jobs",
+    "dm_key",
     "filing_jobs",
     "read_job",
     "status_jobs",
@@ -185,5 +191,36 @@ def status_jobs(change: StatusChange, *, slug: str | None = None) -> list[Outbox
             reason=request.decline_reason,
             slug=slug,
         )
-        messages.append(to_message(dm, f"dm:{rid}:{person.user_id}:{status}"))
+        messages.append(to_message(dm, dm_key(rid, person.user_id, status, slug)))
+    return messages
+
+
+def dm_key(request_id: int, user_id: str, notice: Notice, slug: str | None = None) -> str:
+    """The outbox dedupe key of a status DM. A "published" DM that carries the definition
+    (`slug` set) has a key of its own, `dm:{rid}:{user}:definition`: the one a reload sends
+    later to someone first told "published, soon" (see `definition_jobs`) is then deduped
+    against an earlier definition, never against that first notice."""
+    kind = "definition" if notice == "published" and slug is not None else notice
+    return f"dm:{request_id}:{user_id}:{kind}"
+
+
+def definition_jobs(
+    request: TermRequest, requesters: Sequence[Requester], slug: str
+) -> list[OutboxMessage]:
+    """The definition, by DM, to everyone waiting on a request a triager published before
+    the glossary had the term, once it has: each keyed as a definition DM, so nobody who
+    already got the definition gets it twice, on any replica, after any restart."""
+    rid = request.id
+    messages = []
+    for person in requesters:
+        dm = RequesterDM(
+            person.user_id,
+            "published",
+            rid,
+            request.term,
+            waiting=len(requesters),
+            anonymous=person.anonymous,
+            slug=slug,
+        )
+        messages.append(to_message(dm, dm_key(rid, person.user_id, "published", slug)))
     return messages

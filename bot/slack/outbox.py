@@ -45,7 +45,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.intake import defined_term, read_job
+from bot.intake import read_job
 from bot.intake.jobs import (
     IntakePostJob,
     IntakeUpdateJob,
@@ -458,9 +458,10 @@ class OutboxWorker:
         glossary = self.deps.glossary.current
         term = glossary.get(job.slug) if job.slug else None
         if term is None:
-            term = defined_term(glossary, job.term)
-        if term is None:
-            return None  # published by a triager ahead of the reload that brings it
+            # Published by a triager ahead of the reload that brings the term: this DM says
+            # so, and that reload sends the definition in a DM of its own (`close_loop`).
+            # Answering here too, should the term arrive first, would say it twice.
+            return None
         role = await answering.effective_role(self.deps, job.user_id, None)
         return answering.term_message(self.deps, glossary, term.slug, role, public=True)
 

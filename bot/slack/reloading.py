@@ -11,7 +11,10 @@ no longer loads keeps its last good version (`bot.glossary.reload.merge_last_goo
 `path:line` errors are logged, shown by /healthz, and posted once to GLOSSARY_INTAKE_CHANNEL
 for the maintainers (again only when the file breaks differently, or breaks again after a fix).
 After each swap every `Deps.reload_hooks` hook runs, in the background and in order; a hook
-that fails is logged and never stops the watcher or the next hook.
+that fails is logged and never stops the watcher or the next hook. A hook that fails because
+the store is briefly unavailable (`StoreError`) is tried again in the background after 1, 5
+and 30 s (`HOOK_RETRY_SECONDS`), then given up with an error in the log; a newer reload runs
+every hook afresh and so supersedes the retries of an older one.
 
 If the folder cannot be read at all (deleted, unmounted), nothing is swapped: the bot keeps
 answering from the glossary it has, /healthz says so, and the watcher tries again until the
@@ -24,7 +27,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +53,8 @@ from bot.glossary.reload import (
 from bot.glossary.resolve import Glossary
 from bot.slack import blocks
 from bot.slack.blocks import Message
-from bot.slack.deps import Deps
+from bot.slack.deps import Deps, ReloadHook
+from bot.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,7 @@ WATCH_DEBOUNCE_MS = 1_000  # group a burst of changes for at most this long...
 WATCH_QUIET_MS = 200  # ...and reload once the folder has been quiet this long
 WATCH_RETRY_SECONDS = 10.0  # after the watcher fails (folder gone, too many watches)
 STOP_TIMEOUT_SECONDS = 5.0
+HOOK_RETRY_SECONDS: tuple[float, ...] = (1.0, 5.0, 30.0)  # a hook that hit a StoreError
 RELOAD_ACK_SECONDS = 2.0  # answer `/define reload` in the ack if the reload is this quick
 MAX_LISTED_PROBLEMS = 10
 MAX_PROBLEM_CHARS = 200  # ten lines of this fit one section (3000 characters)
@@ -165,8 +170,10 @@ class Reloader:
         *,
         watch: bool = True,
         cache: GlossaryCache | None = None,
+        hook_retry_seconds: Sequence[float] = HOOK_RETRY_SECONDS,
     ) -> None:
         self.deps = deps
+        self.hook_retry_seconds = tuple(hook_retry_seconds)
         self.client = client
         self.terms_dir = terms_dir
         self.cache = cache
@@ -174,6 +181,9 @@ class Reloader:
         self.watch_error: str | None = None
         self._lock = asyncio.Lock()
         self._hooks_lock = asyncio.Lock()
+        # Set when a newer reload (or stop) supersedes the hook retries waiting on it.
+        self._superseded = asyncio.Event()
+        self._retries: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sighup = False
@@ -215,6 +225,7 @@ class Reloader:
     async def stop(self) -> None:
         """Stop watching (a reload in progress is abandoned; the store is not involved)."""
         self._stop.set()
+        self._supersede_retries()
         if self._sighup:
             with suppress(NotImplementedError, RuntimeError, ValueError):
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
@@ -361,15 +372,90 @@ class Reloader:
     async def _after_swap(
         self, glossary: Glossary, outcome: ReloadOutcome, fresh: dict[str, ErrorSignature]
     ) -> None:
+        # This reload runs every hook with a newer glossary: older retries are moot.
+        superseded = self._supersede_retries()
         if fresh:
             await self._announce(outcome, fresh)
         async with self._hooks_lock:
             for hook in list(self.deps.reload_hooks):
-                try:
-                    await hook(glossary)
-                except Exception:
-                    name = getattr(hook, "__qualname__", repr(hook))
-                    log.exception("live reload: reload hook %s failed", name)
+                error = await self._run_hook(hook, glossary)
+                if error is not None and not superseded.is_set():
+                    self._retry_later(hook, glossary, error, superseded)
+        self.deps.outbox_wake.set()  # hooks may have queued messages
+
+    def _supersede_retries(self) -> asyncio.Event:
+        """Wake and end every waiting hook retry; the event the next retries watch."""
+        self._superseded.set()
+        self._superseded = asyncio.Event()
+        return self._superseded
+
+    async def _run_hook(self, hook: ReloadHook, glossary: Glossary) -> StoreError | None:
+        """Run one hook; the StoreError it failed with, which is worth another try. Other
+        failures are logged and not retried (trying again would fail the same way)."""
+        try:
+            await hook(glossary)
+        except StoreError as exc:
+            return exc
+        except Exception:
+            log.exception("live reload: reload hook %s failed", _hook_name(hook))
+        return None
+
+    def _retry_later(
+        self, hook: ReloadHook, glossary: Glossary, error: StoreError, superseded: asyncio.Event
+    ) -> None:
+        name = _hook_name(hook)
+        if not self.hook_retry_seconds:
+            log.error("live reload: reload hook %s failed on the store: %s", name, error)
+            return
+        log.warning(
+            "live reload: reload hook %s failed on the store (%s); trying again in %g s",
+            name,
+            error,
+            self.hook_retry_seconds[0],
+        )
+        task = asyncio.create_task(
+            self._retry_hook(hook, glossary, superseded), name=f"retry reload hook {name}"
+        )
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _retry_hook(
+        self, hook: ReloadHook, glossary: Glossary, superseded: asyncio.Event
+    ) -> None:
+        """Try a hook again after each delay until it works, a newer reload supersedes it,
+        or the delays run out (then the failure is logged as an error)."""
+        name = _hook_name(hook)
+        delays = self.hook_retry_seconds
+        error: StoreError | None = None
+        for attempt, delay in enumerate(delays, 1):
+            with suppress(TimeoutError):
+                await asyncio.wait_for(superseded.wait(), delay)
+            async with self._hooks_lock:
+                if superseded.is_set():
+                    log.info("live reload: a newer reload superseded the retry of %s", name)
+                    return
+                error = await self._run_hook(hook, glossary)
+            if error is None:
+                log.info("live reload: reload hook %s done on retry %d", name, attempt)
+                self.deps.outbox_wake.set()
+                return
+            if attempt < len(delays):
+                log.warning(
+                    "live reload: reload hook %s failed on the store again (%s); "
+                    "retry %d of %d in %g s",
+                    name,
+                    error,
+                    attempt + 1,
+                    len(delays),
+                    delays[attempt],
+                )
+        log.error(
+            "live reload: gave up on reload hook %s after %d retries, the store kept failing "
+            "(%s); it runs again at the next reload or restart",
+            name,
+            len(delays),
+            error,
+        )
 
     async def _announce(self, outcome: ReloadOutcome, fresh: dict[str, ErrorSignature]) -> None:
         channel = self.deps.settings.GLOSSARY_INTAKE_CHANNEL
@@ -390,6 +476,10 @@ class Reloader:
             for path, signature in fresh.items():
                 if self._announced.get(path) == signature:
                     del self._announced[path]
+
+
+def _hook_name(hook: ReloadHook) -> str:
+    return str(getattr(hook, "__qualname__", repr(hook)))
 
 
 async def reload_command(deps: Deps, ack: AsyncAck, user_id: str, response_url: str | None) -> None:

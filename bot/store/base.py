@@ -374,6 +374,11 @@ class Store(Protocol):
     async def open_requests(self) -> list[TermRequest]:
         """Active requests, oldest first (to check against a reloaded glossary)."""
 
+    async def published_since(self, since: datetime) -> list[TermRequest]:
+        """Requests published at or after `since`, oldest first (bounded by time, so a reload
+        can check the recent ones against the glossary without reading every request ever
+        published)."""
+
     async def top_requested(
         self,
         limit: int = 10,

@@ -693,6 +693,15 @@ class PostgresStore:
             )
             return [request_from_row(row, _CODEC) for row in await cur.fetchall()]
 
+    async def published_since(self, since: datetime) -> list[TermRequest]:
+        async with self._transaction() as cur:
+            await cur.execute(
+                "SELECT * FROM term_requests WHERE status = 'published' "
+                "AND published_at >= %s ORDER BY published_at, id",
+                (since,),
+            )
+            return [request_from_row(row, _CODEC) for row in await cur.fetchall()]
+
     async def top_requested(
         self,
         limit: int = 10,

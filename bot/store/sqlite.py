@@ -800,6 +800,19 @@ class SQLiteStore:
 
         return await self._read(read)
 
+    async def published_since(self, since: datetime) -> list[TermRequest]:
+        since_text = _ts(since)
+
+        def read(conn: sqlite3.Connection) -> list[TermRequest]:
+            rows = conn.execute(
+                "SELECT * FROM term_requests WHERE status = 'published' "
+                "AND published_at >= ? ORDER BY published_at, id",
+                (since_text,),
+            ).fetchall()
+            return [request_from_row(row, _CODEC) for row in rows]
+
+        return await self._read(read)
+
     async def top_requested(
         self,
         limit: int = 10,
