@@ -9,6 +9,7 @@ The subprocess versions (SIGKILL, two bot processes) are in test_intake_e2e_deli
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from bot.intake import Filed, Intake, RequestForm
 from bot.slack.app import app_for, build_deps
 from bot.slack.deps import Deps, GlossaryHolder
 from bot.slack.outbox import OutboxWorker
+from bot.slack.reloading import Reloader
 from bot.slack.server import health
 from bot.store import OutboxItem, Store, open_store
 
@@ -422,3 +424,45 @@ class TestClosingTheLoop:
             assert term.short_def.split()[0] in str(last["blocks"])
         (post,) = intake_posts(fake, rid)
         assert "Published" in str(post["blocks"])
+
+
+class TestBrokenTermFiles:
+    """A broken term file is reported in the intake channel through the outbox."""
+
+    async def test_replicas_finding_the_same_breakage_post_it_once(
+        self, fake: FakeSlack, store: Store, tmp_path: Path
+    ) -> None:
+        folder = tmp_path / "terms"
+        shutil.copytree(FIXTURE_TERMS, folder)
+        (folder / "hallucination.yml").write_text("term: [never closed\n")
+        replicas = [make_deps(fake, store) for _ in range(3)]
+        for replica in replicas:  # each replica reloads the same files and finds the same error
+            await Reloader(replica, replica_client(replica), folder, watch=False).reload("signal")
+            assert await replica.background.drain(5.0)  # the reload's announcement and hooks
+        for number, replica in enumerate(replicas):
+            await OutboxWorker(replica, worker_id=f"replica-{number}").run_once()
+        (post,) = fake.messages_in(INTAKE)
+        assert "hallucination.yml" in str(post["blocks"])
+
+    async def test_a_different_breakage_is_posted_again(
+        self, fake: FakeSlack, store: Store, tmp_path: Path
+    ) -> None:
+        folder = tmp_path / "terms"
+        shutil.copytree(FIXTURE_TERMS, folder)
+        deps = make_deps(fake, store)
+        reloader = Reloader(deps, replica_client(deps), folder, watch=False)
+        (folder / "hallucination.yml").write_text("term: [never closed\n")
+        await reloader.reload("signal")
+        (folder / "vector-database.yml").write_text("- a list, not a term\n")
+        await reloader.reload("signal")
+        await reloader.reload("signal")  # nothing new: no third post
+        assert await deps.background.drain(5.0)
+        while await OutboxWorker(deps).run_once():
+            pass
+        first, second = fake.messages_in(INTAKE)
+        assert "hallucination.yml" in str(first["blocks"])
+        assert "vector-database.yml" in str(second["blocks"])
+
+
+def replica_client(deps: Deps) -> Any:
+    return app_for(deps).client

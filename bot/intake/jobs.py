@@ -19,13 +19,17 @@ kinds of "published" DM.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
+from datetime import date
+from pathlib import PurePath
 from typing import Any, ClassVar, Literal, get_args
 
 from bot.store import OutboxMessage, Requester, RequestFiling, StatusChange, TermRequest
 
 __all__ = [
+    "GlossaryErrorsPost",
     "IntakePostJob",
     "IntakeUpdateJob",
     "Job",
@@ -96,11 +100,40 @@ class RequesterDM:
     slug: str | None = None
 
 
-Job = IntakePostJob | IntakeUpdateJob | ThreadNoteJob | ScaffoldJob | RequesterDM
+@dataclass(frozen=True)
+class GlossaryErrorsPost:
+    """Term files that broke on a reload, as the message that says so (the reload's outcome
+    is not stored, so the message is rendered when the errors are found). Every replica finds
+    the same breakage; the dedupe key (`errors_post_key`) lets one of them post it."""
+
+    kind: ClassVar[str] = "glossary_errors"
+    text: str
+    blocks: tuple[dict[str, Any], ...]
+
+
+Job = (
+    IntakePostJob | IntakeUpdateJob | ThreadNoteJob | ScaffoldJob | RequesterDM | GlossaryErrorsPost
+)
 _KINDS: dict[str, type[Job]] = {
     cls.kind: cls
-    for cls in (IntakePostJob, IntakeUpdateJob, ThreadNoteJob, ScaffoldJob, RequesterDM)
+    for cls in (
+        IntakePostJob,
+        IntakeUpdateJob,
+        ThreadNoteJob,
+        ScaffoldJob,
+        RequesterDM,
+        GlossaryErrorsPost,
+    )
 }
+
+
+def errors_post_key(errors: Mapping[str, Sequence[str]], day: date) -> str:
+    """The dedupe key of a post about these files' errors: the same for every replica that
+    finds the same breakage on the same (UTC) day, whatever folder it reads the files from.
+    The day lets a breakage that was fixed and comes back later be reported again."""
+    lines = sorted(f"{PurePath(path).name}\0{'|'.join(found)}" for path, found in errors.items())
+    digest = hashlib.sha256("\n".join([day.isoformat(), *lines]).encode()).hexdigest()
+    return f"glossary-errors:{digest[:32]}"
 
 
 def to_message(job: Job, dedupe_key: str | None = None) -> OutboxMessage:

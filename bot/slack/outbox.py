@@ -47,6 +47,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.intake import read_job
 from bot.intake.jobs import (
+    GlossaryErrorsPost,
     IntakePostJob,
     IntakeUpdateJob,
     Job,
@@ -345,6 +346,8 @@ class OutboxWorker:
                 return await self._in_thread(item, job.request_id, scaffold, attempt)
             case RequesterDM():
                 return await self._direct_message(item, job, attempt)
+            case GlossaryErrorsPost():
+                return await self._errors_post(item, job, attempt)
 
     async def _intake_post(
         self, item: OutboxItem, job: IntakePostJob, attempt: _Attempt
@@ -450,6 +453,29 @@ class OutboxWorker:
             unfurl_links=False,
             unfurl_media=False,
             **intake_blocks.requester_dm(job, answer),
+        )
+        return Delivered({"channel": str(response["channel"]), "ts": str(response["ts"])})
+
+    async def _errors_post(
+        self, item: OutboxItem, job: GlossaryErrorsPost, attempt: _Attempt
+    ) -> Outcome:
+        channel = self.deps.settings.GLOSSARY_INTAKE_CHANNEL
+        if not channel:
+            return Retry("intake_channel_not_set", ADVICE["intake_channel_not_set"], 0)
+        if attempt.unverified:
+            found = await self._find(
+                self.client.conversations_history, channel, item, _outbox_marker(item.id)
+            )
+            attempt.unverified = False
+            if found is not None:
+                return Delivered({"channel": channel, "ts": found, "found": True})
+        response = await self.client.chat_postMessage(
+            channel=channel,
+            metadata=intake_blocks.outbox_metadata(item.id),
+            unfurl_links=False,
+            unfurl_media=False,
+            text=job.text,
+            blocks=list(job.blocks),
         )
         return Delivered({"channel": str(response["channel"]), "ts": str(response["ts"])})
 

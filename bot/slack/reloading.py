@@ -9,7 +9,9 @@ and the event loop must keep answering meanwhile), then swaps it in with one ass
 (`GlossaryHolder.swap`): a request sees the old index or the new one, never a mix. A file that
 no longer loads keeps its last good version (`bot.glossary.reload.merge_last_good`); its
 `path:line` errors are logged, shown by /healthz, and posted once to GLOSSARY_INTAKE_CHANNEL
-for the maintainers (again only when the file breaks differently, or breaks again after a fix).
+for the maintainers, through the outbox: its dedupe key (`errors_post_key`) lets one replica
+post what every replica finds. Again only when a file breaks differently, or breaks again
+after a fix on a later day.
 After each swap every `Deps.reload_hooks` hook runs, in the background and in order; a hook
 that fails is logged and never stops the watcher or the next hook. A hook that fails because
 the store is briefly unavailable (`StoreError`) is tried again in the background after 1, 5
@@ -29,6 +31,7 @@ import signal
 import time
 from collections.abc import Collection, Sequence
 from contextlib import suppress
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,7 @@ from bot.glossary.reload import (
     unannounced,
 )
 from bot.glossary.resolve import Glossary
+from bot.intake.jobs import GlossaryErrorsPost, errors_post_key
 from bot.slack import blocks
 from bot.slack.blocks import Message
 from bot.slack.deps import Deps, ReloadHook
@@ -458,17 +462,19 @@ class Reloader:
         )
 
     async def _announce(self, outcome: ReloadOutcome, fresh: dict[str, ErrorSignature]) -> None:
+        """Tell the maintainers, through the outbox: it retries when Slack fails, and its
+        dedupe key lets one replica post what every replica found."""
         channel = self.deps.settings.GLOSSARY_INTAKE_CHANNEL
         if not channel:
             return  # logged already; there is nobody else to tell
         message = broken_files_message(outcome, fresh, watching=self.watch_enabled)
+        job = GlossaryErrorsPost(message["text"], tuple(message["blocks"]))
+        key = errors_post_key(fresh, datetime.now(UTC).date())
         try:
-            await self.client.chat_postMessage(
-                channel=channel, text=message["text"], blocks=message["blocks"]
-            )
-        except Exception:
+            await self.deps.store.enqueue(job.kind, asdict(job), key)
+        except StoreError:
             log.warning(
-                "live reload: could not post the term file errors to %s; will try again at "
+                "live reload: could not queue the term file errors for %s; will try again at "
                 "the next reload",
                 channel,
                 exc_info=True,
@@ -476,6 +482,8 @@ class Reloader:
             for path, signature in fresh.items():
                 if self._announced.get(path) == signature:
                     del self._announced[path]
+            return
+        self.deps.outbox_wake.set()
 
 
 def _hook_name(hook: ReloadHook) -> str:
