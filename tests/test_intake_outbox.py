@@ -437,7 +437,7 @@ class TestBrokenTermFiles:
         (folder / "hallucination.yml").write_text("term: [never closed\n")
         replicas = [make_deps(fake, store) for _ in range(3)]
         for replica in replicas:  # each replica reloads the same files and finds the same error
-            await Reloader(replica, replica_client(replica), folder, watch=False).reload("signal")
+            await Reloader(replica, folder, watch=False).reload("signal")
             assert await replica.background.drain(5.0)  # the reload's announcement and hooks
         for number, replica in enumerate(replicas):
             await OutboxWorker(replica, worker_id=f"replica-{number}").run_once()
@@ -450,7 +450,7 @@ class TestBrokenTermFiles:
         folder = tmp_path / "terms"
         shutil.copytree(FIXTURE_TERMS, folder)
         deps = make_deps(fake, store)
-        reloader = Reloader(deps, replica_client(deps), folder, watch=False)
+        reloader = Reloader(deps, folder, watch=False)
         (folder / "hallucination.yml").write_text("term: [never closed\n")
         await reloader.reload("signal")
         (folder / "vector-database.yml").write_text("- a list, not a term\n")
@@ -462,7 +462,3 @@ class TestBrokenTermFiles:
         first, second = fake.messages_in(INTAKE)
         assert "hallucination.yml" in str(first["blocks"])
         assert "vector-database.yml" in str(second["blocks"])
-
-
-def replica_client(deps: Deps) -> Any:
-    return app_for(deps).client

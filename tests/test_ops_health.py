@@ -47,7 +47,7 @@ class Bot:
         self.client = client
         self.terms = terms
         self.clock = clock
-        self.reloader = Reloader(deps, _no_slack(), terms, watch=False)
+        self.reloader = Reloader(deps, terms, watch=False)
 
     @property
     def store(self) -> Store:
@@ -68,16 +68,6 @@ class Bot:
                 labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
                 samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
         return samples
-
-
-def _no_slack() -> Any:
-    """A Web API client nobody may call (these tests set no intake channel)."""
-
-    class Refuse:
-        def __getattr__(self, name: str) -> Any:
-            raise AssertionError(f"unexpected Slack call {name}")
-
-    return Refuse()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from slack_fake import BOT_TOKEN, message_errors
@@ -241,14 +240,6 @@ class FlakyStore(SQLiteStore):
         return await super().open_requests()
 
 
-def _refuse_slack() -> Any:
-    class Refuse:
-        def __getattr__(self, name: str) -> Any:
-            raise AssertionError(f"unexpected Slack call {name}")
-
-    return Refuse()
-
-
 @pytest.fixture
 async def flaky(tmp_path: Path) -> AsyncIterator[FlakyStore]:
     store = FlakyStore(tmp_path / "bot.sqlite3")
@@ -313,9 +304,7 @@ class TestHookRetries:
     ) -> None:
         rid = await _file(deps, "vector database", "U0ALICE001")
         await _sent(deps)
-        reloader = Reloader(
-            deps, _refuse_slack(), terms, watch=False, hook_retry_seconds=FAST_RETRIES
-        )
+        reloader = Reloader(deps, terms, watch=False, hook_retry_seconds=FAST_RETRIES)
         _ship_vector_database(terms)
         flaky.failures = 1  # the reload's close_loop finds the database locked
         await reloader.reload("command")
@@ -331,9 +320,7 @@ class TestHookRetries:
         self, deps: Deps, flaky: FlakyStore, terms: Path, caplog: pytest.LogCaptureFixture
     ) -> None:
         rid = await _file(deps, "vector database", "U0ALICE001")
-        reloader = Reloader(
-            deps, _refuse_slack(), terms, watch=False, hook_retry_seconds=FAST_RETRIES
-        )
+        reloader = Reloader(deps, terms, watch=False, hook_retry_seconds=FAST_RETRIES)
         _ship_vector_database(terms)
         flaky.failures = 1 + len(FAST_RETRIES)
         with caplog.at_level(logging.WARNING, logger="bot.slack.reloading"):
@@ -357,7 +344,7 @@ class TestHookRetries:
                 raise StoreUnavailableError("database is locked")
 
         deps.reload_hooks[:] = [hook]
-        reloader = Reloader(deps, _refuse_slack(), terms, watch=False, hook_retry_seconds=(30,))
+        reloader = Reloader(deps, terms, watch=False, hook_retry_seconds=(30,))
         await reloader.reload("command")
         await deps.background.drain(5.0)
         assert len(reloader._retries) == 1  # waiting 30 s
@@ -375,9 +362,7 @@ class TestHookRetries:
             raise RuntimeError("a bug, not a blip")
 
         deps.reload_hooks[:] = [hook]
-        reloader = Reloader(
-            deps, _refuse_slack(), terms, watch=False, hook_retry_seconds=FAST_RETRIES
-        )
+        reloader = Reloader(deps, terms, watch=False, hook_retry_seconds=FAST_RETRIES)
         await reloader.reload("command")
         await _settle(reloader)
         assert calls == 1

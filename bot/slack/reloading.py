@@ -38,7 +38,6 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.web.async_client import AsyncWebClient
 from watchfiles import awatch
 
 from bot.glossary.cache import GlossaryCache
@@ -169,7 +168,6 @@ class Reloader:
     def __init__(
         self,
         deps: Deps,
-        client: AsyncWebClient,
         terms_dir: Path,
         *,
         watch: bool = True,
@@ -178,7 +176,6 @@ class Reloader:
     ) -> None:
         self.deps = deps
         self.hook_retry_seconds = tuple(hook_retry_seconds)
-        self.client = client
         self.terms_dir = terms_dir
         self.cache = cache
         self.watch_enabled = watch

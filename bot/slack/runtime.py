@@ -140,7 +140,7 @@ async def start_runtime(
     deps = build_deps(settings, holder, store, roles=roles)
     app = app_for(deps, socket_mode=socket_mode)
     folder = terms_dir or settings.GLOSSARY_TERMS_DIR
-    reloader = Reloader(deps, app.client, folder, watch=settings.GLOSSARY_WATCH, cache=cache)
+    reloader = Reloader(deps, folder, watch=settings.GLOSSARY_WATCH, cache=cache)
     await reloader.start()
     outbox = OutboxWorker(deps)  # delivers what earlier processes left pending, then new rows
     deps.health_checks.append(outbox.health)
