@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -462,3 +463,35 @@ class TestBrokenTermFiles:
         first, second = fake.messages_in(INTAKE)
         assert "hallucination.yml" in str(first["blocks"])
         assert "vector-database.yml" in str(second["blocks"])
+
+
+class TestSlackUnreachable:
+    async def test_a_refused_connection_is_retried_and_the_post_arrives_once(
+        self, fake: FakeSlack, store: Store
+    ) -> None:
+        """Slack cannot be reached (nothing listens where the client connects): the post stays
+        pending with the reason, and a worker that can reach Slack delivers it, once."""
+        with socket.socket() as probe:  # a port that was free a moment ago: connections fail
+            probe.bind(("127.0.0.1", 0))
+            dead_port = probe.getsockname()[1]
+        reachable = make_deps(fake, store)
+        settings = reachable.settings.model_copy(
+            update={"SLACK_API_URL": f"http://127.0.0.1:{dead_port}/api/"}
+        )
+        unreachable = build_deps(settings, reachable.glossary, store)
+        rid = await file(unreachable, "prompt caching")
+        assert await OutboxWorker(unreachable, worker_id="cut-off").run_once() == 2
+        stats = await store.outbox_stats()
+        assert stats.pending == 2
+        assert stats.retrying == 2
+        assert stats.last_error is not None
+        assert stats.last_error.startswith("connection_error")
+        assert intake_posts(fake) == []
+
+        worker = OutboxWorker(reachable, worker_id="connected")
+        worker.start()
+        try:
+            await eventually(lambda: posted(reachable, rid), "the intake post", timeout=20)
+        finally:
+            await worker.stop()
+        assert len(intake_posts(fake, rid)) == 1
