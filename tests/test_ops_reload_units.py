@@ -33,6 +33,7 @@ from bot.intake.jobs import RequesterDM
 from bot.slack import answering, intake_blocks
 from bot.slack.app import app_for, build_deps
 from bot.slack.deps import Deps
+from bot.slack.listeners import intake as intake_listeners
 from bot.slack.reloading import (
     Reloader,
     broken_files_message,
@@ -367,3 +368,26 @@ class TestHookRetries:
         await _settle(reloader)
         assert calls == 1
         assert not reloader._retries
+
+
+async def test_the_start_up_pass_is_retried_after_a_store_error(
+    terms: Path, flaky: FlakyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A term deployed while the bot was down ships at start-up, even if the store is not
+    ready for the first try."""
+    monkeypatch.setattr(intake_listeners, "START_RETRY_SECONDS", (0.05, 0.05, 0.05))
+    draft = RequestDraft(
+        term="vector database", normalised_term="vector database", requester_id="U0ALICE001"
+    )
+    rid = (await flaky.create_request(draft)).request.id
+    flaky.failures = 2  # the first two tries find the database locked
+    settings = load_settings(
+        "serve", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET
+    )
+    built = build_deps(settings, load_holder(terms), flaky)
+    app_for(built)  # registers the listeners; the start-up pass runs in the background
+    assert await built.background.drain(5.0)
+    assert flaky.failures == 0
+    assert (await flaky.get_request(rid)).status == "published"  # type: ignore[union-attr]
+    (dm,) = await _sent(built)
+    assert dm.startswith("U0ALICE001: “vector database” is now in the glossary")

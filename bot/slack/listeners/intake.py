@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -42,7 +43,7 @@ from bot.intake.form import REASON, TERM
 from bot.slack import answering, blocks, grammar, intake_blocks
 from bot.slack.blocks import Message
 from bot.slack.deps import Deps, GlossaryHolder
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +189,26 @@ def register(app: AsyncApp, deps: Deps) -> None:
     except RuntimeError:
         return  # an app built outside a running server (a unit test): nothing to catch up on
     # Terms deployed while the bot was down count as shipped too.
-    deps.background.spawn(
-        close_loop(deps.glossary.current), name="close requests the glossary answers"
-    )
+    deps.background.spawn(_at_start(close_loop, deps), name="close requests the glossary answers")
+
+
+# A store that is not ready yet at start-up (a database still starting) is waited for this
+# long between tries; the first reload would catch up anyway, but it may be far off.
+START_RETRY_SECONDS = (1.0, 5.0, 30.0)
+
+
+async def _at_start(close_loop: Callable[[Glossary], Awaitable[None]], deps: Deps) -> None:
+    """Close the requests the glossary already answers, trying again on a store error."""
+    for delay in (*START_RETRY_SECONDS, None):
+        try:
+            await close_loop(deps.glossary.current)
+            return
+        except StoreError as exc:
+            if delay is None:
+                log.error("closing the answered requests at start-up failed: %s", exc)
+                return
+            log.warning("closing the answered requests at start-up: %s; again in %g s", exc, delay)
+            await asyncio.sleep(delay)
 
 
 async def command(
