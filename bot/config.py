@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     GLOSSARY_WATCH: bool = True  # reload when term files change; false for read-only deployments
     # How long a user's saved role is reused without asking the database (0: ask every time).
     GLOSSARY_ROLE_CACHE_SECONDS: float = Field(default=10.0, ge=0.0, le=3600.0)
+    # After SIGTERM, keep serving this long while /healthz answers 503, so a load balancer
+    # sees the bot leave before it stops listening (0: stop listening at once).
+    GLOSSARY_SHUTDOWN_DELAY_SECONDS: float = Field(default=0.0, ge=0.0, le=60.0)
 
     @field_validator("SLACK_BOT_TOKEN")
     @classmethod

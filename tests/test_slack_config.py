@@ -205,3 +205,10 @@ class TestStartUpErrors:
             .startswith(f"error: cannot listen on 127.0.0.1:{port}")
         )
         assert "Traceback" not in result.stderr
+
+
+def test_the_readme_table_lists_every_setting() -> None:
+    """Operators configure the bot from the README's table: no setting may be missing there."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = {line.split("`")[1] for line in readme.splitlines() if line.startswith("| `")}
+    assert set(Settings.model_fields) - rows == set()

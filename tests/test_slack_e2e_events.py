@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from pathlib import Path
@@ -260,6 +261,28 @@ class TestShutdown:
             posted = fake_slack.calls_to("chat.postMessage")
             assert posted
             assert posted[-1].ok
+
+    def test_with_a_shutdown_delay_health_turns_away_while_requests_are_still_answered(
+        self, fake_slack: FakeSlack, tmp_path: Path
+    ) -> None:
+        """GLOSSARY_SHUTDOWN_DELAY_SECONDS: after SIGTERM the load balancer sees 503 on
+        /healthz for that long, and what it still sends meanwhile is answered."""
+        env = {"GLOSSARY_SHUTDOWN_DELAY_SECONDS": "2"}
+        with running_bot(fake_slack, tmp_path, env=env) as bot_proc:
+            assert bot_proc.healthz()[0] == 200
+            process = bot_proc.process
+            assert process is not None
+            process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 1.5
+            while bot_proc.healthz()[0] != 503:
+                assert time.monotonic() < deadline, "/healthz never said it was stopping"
+                time.sleep(0.05)
+            status, body = bot_proc.healthz()
+            assert (status, body["status"]) == (503, "stopping")
+            reply = bot_proc.sender().command("RAG", response_url=fake_slack.response_url("late"))
+            assert reply.status == 200
+            assert "retrieval-augmented generation" in json.dumps(reply.json())
+            assert process.wait(20) == 0
 
 
 async def _claim_again(bot_proc: BotProcess, event_id: str) -> bool:

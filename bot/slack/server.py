@@ -227,8 +227,12 @@ async def run_http(settings: Settings, host: str, port: int, terms_dir: Path | N
         print(f"listening on http://{host}:{bound} ({EVENTS_PATH}, {HEALTH_PATH})", flush=True)
         runtime.warm_up()
         await stop.wait()
+        web_app[STATE_KEY].stopping = True  # /healthz answers 503 from now on
+        delay = settings.GLOSSARY_SHUTDOWN_DELAY_SECONDS
+        if delay:
+            log.info("shutting down: still serving for %g s while /healthz says stopping", delay)
+            await asyncio.sleep(delay)
         log.info("shutting down: finishing in-flight requests")
-        web_app[STATE_KEY].stopping = True
         await runner.cleanup()  # stops accepting, then waits for requests in progress
         await runtime.close()
     log.info("stopped")
