@@ -1,7 +1,8 @@
 """The store shared by several processes, as replicas share it: each backend, real processes.
 
-Workers are separate Python processes started together (they wait for a common start time,
-so their work overlaps), each with its own store on the same database.
+Workers are separate Python processes started together (each waits until all of them are
+connected, so their work overlaps however slowly each interpreter starts), each with its own
+store on the same database.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,11 +31,21 @@ WORKER = r"""
 import asyncio, json, os, signal, sys, time
 from bot.store import open_store
 
-async def main(mode, url, worker, start_at, arg):
+def wait_for_all(barrier, worker):
+    # A file a worker: go once every worker has written its own (or after a minute).
+    if not barrier:
+        return
+    folder, count = barrier.rsplit("|", 1)
+    open(os.path.join(folder, worker), "w").close()
+    deadline = time.time() + 60
+    while len(os.listdir(folder)) < int(count) and time.time() < deadline:
+        time.sleep(0.002)
+
+async def main(mode, url, worker, barrier, arg):
     store = open_store(url)
     if mode != "migrate":
         await store.ping()
-    time.sleep(max(0.0, start_at - time.time()))
+    wait_for_all(barrier, worker)
     out = []
     if mode == "migrate":
         await store.migrate()
@@ -58,7 +71,7 @@ async def main(mode, url, worker, start_at, arg):
     await store.close()
     print(json.dumps(out))
 
-asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]))
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]))
 """
 
 
@@ -70,11 +83,11 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def run_workers(mode: str, url: str, count: int, arg: str = "") -> list[list[int]]:
     """Start `count` workers together; return what each printed as its result."""
-    start_at = time.time() + 2.0  # enough for every interpreter to start and connect
+    barrier = tempfile.mkdtemp(prefix="workers-")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, mode, url, f"worker-{n}", str(start_at), arg],
+            [sys.executable, "-c", WORKER, mode, url, f"worker-{n}", f"{barrier}|{count}", arg],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -84,10 +97,13 @@ def run_workers(mode: str, url: str, count: int, arg: str = "") -> list[list[int
         for n in range(count)
     ]
     results = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=120)
-        assert process.returncode == 0, stderr
-        results.append(json.loads(stdout.strip().splitlines()[-1]))
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr
+            results.append(json.loads(stdout.strip().splitlines()[-1]))
+    finally:
+        shutil.rmtree(barrier, ignore_errors=True)
     return results
 
 
@@ -168,7 +184,7 @@ class TestAcrossProcesses:
         asyncio.run(prepare())
         lease = 3.0
         process = subprocess.run(
-            [sys.executable, "-c", WORKER, "die_holding_claims", url, "doomed", "0", str(lease)],
+            [sys.executable, "-c", WORKER, "die_holding_claims", url, "doomed", "", str(lease)],
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONPATH": str(REPO)},
