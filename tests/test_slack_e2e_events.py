@@ -154,9 +154,9 @@ class TestRetries:
         again): the bot tries again on its own, and the answer arrives, once."""
         fake_slack.fail("chat.postMessage", status=500, delay=1.0, times=3)
         event = mention_event(f"<@{BOT_USER_ID}> what is RAG?", ts="1700000900.000900")
-        started = time.monotonic()
-        assert slack.event(event).status == 200
-        assert time.monotonic() - started < 3.0  # inside Slack's 3 seconds
+        reply = slack.event(event)
+        assert reply.status == 200
+        assert reply.elapsed < 3.0  # acked inside Slack's 3 seconds, before the reply is done
         fake_slack.wait_for(lambda calls: any(_answered(c) for c in calls), timeout=20)
         answered = [c for c in _posts(fake_slack, 1.0) if _answered(c)]
         assert len(answered) == 1
