@@ -39,6 +39,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 import aiohttp
@@ -415,46 +416,16 @@ class OutboxWorker:
         channel, thread_ts = request.intake_channel, request.intake_ts
         if not (channel and thread_ts):
             return Retry("waiting_for_intake_post", f"request #{request.id}", 0)
-        if attempt.unverified:
-
-            async def replies(**kwargs: Any) -> Any:
-                return await self.client.conversations_replies(ts=thread_ts, **kwargs)
-
-            found = await self._find(replies, channel, item, _outbox_marker(item.id))
-            attempt.unverified = False
-            if found is not None:
-                return Delivered({"channel": channel, "ts": found, "found": True})
-        response = await self.client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            metadata=intake_blocks.outbox_metadata(item.id),
-            unfurl_links=False,
-            unfurl_media=False,
-            **message,
-        )
-        return Delivered({"channel": str(response["channel"]), "ts": str(response["ts"])})
+        return await self._post_once(item, attempt, channel, message, thread_ts=thread_ts)
 
     async def _direct_message(
         self, item: OutboxItem, job: RequesterDM, attempt: _Attempt
     ) -> Outcome:
         opened = await self.client.conversations_open(users=job.user_id)
         channel = str(opened["channel"]["id"])
-        if attempt.unverified:
-            found = await self._find(
-                self.client.conversations_history, channel, item, _outbox_marker(item.id)
-            )
-            attempt.unverified = False
-            if found is not None:
-                return Delivered({"channel": channel, "ts": found, "found": True})
         answer = await self._published_answer(job) if job.notice == "published" else None
-        response = await self.client.chat_postMessage(
-            channel=channel,
-            metadata=intake_blocks.outbox_metadata(item.id),
-            unfurl_links=False,
-            unfurl_media=False,
-            **intake_blocks.requester_dm(job, answer),
-        )
-        return Delivered({"channel": str(response["channel"]), "ts": str(response["ts"])})
+        message = intake_blocks.requester_dm(job, answer)
+        return await self._post_once(item, attempt, channel, message)
 
     async def _errors_post(
         self, item: OutboxItem, job: GlossaryErrorsPost, attempt: _Attempt
@@ -462,20 +433,35 @@ class OutboxWorker:
         channel = self.deps.settings.GLOSSARY_INTAKE_CHANNEL
         if not channel:
             return Retry("intake_channel_not_set", ADVICE["intake_channel_not_set"], 0)
+        message: Message = {"text": job.text, "blocks": list(job.blocks)}
+        return await self._post_once(item, attempt, channel, message)
+
+    async def _post_once(
+        self,
+        item: OutboxItem,
+        attempt: _Attempt,
+        channel: str,
+        message: Message,
+        *,
+        thread_ts: str | None = None,
+    ) -> Outcome:
+        """Post `message` tagged with the row's id; after an attempt that may have posted,
+        look for that tag in the channel (or thread) first, so it is never posted twice."""
         if attempt.unverified:
-            found = await self._find(
-                self.client.conversations_history, channel, item, _outbox_marker(item.id)
-            )
+            fetch: Callable[..., Awaitable[Any]] = self.client.conversations_history
+            if thread_ts is not None:
+                fetch = partial(self.client.conversations_replies, ts=thread_ts)
+            found = await self._find(fetch, channel, item, _outbox_marker(item.id))
             attempt.unverified = False
             if found is not None:
                 return Delivered({"channel": channel, "ts": found, "found": True})
         response = await self.client.chat_postMessage(
             channel=channel,
+            thread_ts=thread_ts,  # None (a top-level post) is left out of the call
             metadata=intake_blocks.outbox_metadata(item.id),
             unfurl_links=False,
             unfurl_media=False,
-            text=job.text,
-            blocks=list(job.blocks),
+            **message,
         )
         return Delivered({"channel": str(response["channel"]), "ts": str(response["ts"])})
 
