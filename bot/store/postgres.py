@@ -624,13 +624,16 @@ class PostgresStore:
             return await self._requesters(cur, request_id)
 
     async def list_requests_for_user(self, user_id: str) -> list[TermRequest]:
+        return await self._select_requests(
+            "SELECT r.* FROM term_requests r "
+            "JOIN request_requesters q ON q.request_id = r.id "
+            "WHERE q.user_id = %s ORDER BY r.created_at DESC, r.id DESC",
+            (user_id,),
+        )
+
+    async def _select_requests(self, sql: str, params: tuple[Any, ...]) -> list[TermRequest]:
         async with self._transaction() as cur:
-            await cur.execute(
-                "SELECT r.* FROM term_requests r "
-                "JOIN request_requesters q ON q.request_id = r.id "
-                "WHERE q.user_id = %s ORDER BY r.created_at DESC, r.id DESC",
-                (user_id,),
-            )
+            await cur.execute(sql, params)
             return [request_from_row(row, _CODEC) for row in await cur.fetchall()]
 
     async def set_request_status(
@@ -686,21 +689,17 @@ class PostgresStore:
                 raise RequestNotFoundError(f"no term request with id {request_id}")
 
     async def open_requests(self) -> list[TermRequest]:
-        async with self._transaction() as cur:
-            await cur.execute(
-                "SELECT * FROM term_requests WHERE status = ANY(%s) ORDER BY created_at, id",
-                (list(ACTIVE_REQUEST_STATUSES),),
-            )
-            return [request_from_row(row, _CODEC) for row in await cur.fetchall()]
+        return await self._select_requests(
+            "SELECT * FROM term_requests WHERE status = ANY(%s) ORDER BY created_at, id",
+            (list(ACTIVE_REQUEST_STATUSES),),
+        )
 
     async def published_since(self, since: datetime) -> list[TermRequest]:
-        async with self._transaction() as cur:
-            await cur.execute(
-                "SELECT * FROM term_requests WHERE status = 'published' "
-                "AND published_at >= %s ORDER BY published_at, id",
-                (since,),
-            )
-            return [request_from_row(row, _CODEC) for row in await cur.fetchall()]
+        return await self._select_requests(
+            "SELECT * FROM term_requests WHERE status = 'published' "
+            "AND published_at >= %s ORDER BY published_at, id",
+            (since,),
+        )
 
     async def top_requested(
         self,

@@ -725,14 +725,16 @@ class SQLiteStore:
         return await self._read(lambda conn: self._requesters(conn, request_id))
 
     async def list_requests_for_user(self, user_id: str) -> list[TermRequest]:
+        return await self._select_requests(
+            "SELECT r.* FROM term_requests r "
+            "JOIN request_requesters q ON q.request_id = r.id "
+            "WHERE q.user_id = ? ORDER BY r.created_at DESC, r.id DESC",
+            (user_id,),
+        )
+
+    async def _select_requests(self, sql: str, params: tuple[Any, ...]) -> list[TermRequest]:
         def read(conn: sqlite3.Connection) -> list[TermRequest]:
-            rows = conn.execute(
-                "SELECT r.* FROM term_requests r "
-                "JOIN request_requesters q ON q.request_id = r.id "
-                "WHERE q.user_id = ? ORDER BY r.created_at DESC, r.id DESC",
-                (user_id,),
-            ).fetchall()
-            return [request_from_row(row, _CODEC) for row in rows]
+            return [request_from_row(row, _CODEC) for row in conn.execute(sql, params)]
 
         return await self._read(read)
 
@@ -790,28 +792,18 @@ class SQLiteStore:
         await self._write(write)
 
     async def open_requests(self) -> list[TermRequest]:
-        def read(conn: sqlite3.Connection) -> list[TermRequest]:
-            rows = conn.execute(
-                "SELECT * FROM term_requests "
-                "WHERE status IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
-                (_ACTIVE_JSON,),
-            ).fetchall()
-            return [request_from_row(row, _CODEC) for row in rows]
-
-        return await self._read(read)
+        return await self._select_requests(
+            "SELECT * FROM term_requests "
+            "WHERE status IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
+            (_ACTIVE_JSON,),
+        )
 
     async def published_since(self, since: datetime) -> list[TermRequest]:
-        since_text = _ts(since)
-
-        def read(conn: sqlite3.Connection) -> list[TermRequest]:
-            rows = conn.execute(
-                "SELECT * FROM term_requests WHERE status = 'published' "
-                "AND published_at >= ? ORDER BY published_at, id",
-                (since_text,),
-            ).fetchall()
-            return [request_from_row(row, _CODEC) for row in rows]
-
-        return await self._read(read)
+        return await self._select_requests(
+            "SELECT * FROM term_requests WHERE status = 'published' "
+            "AND published_at >= ? ORDER BY published_at, id",
+            (_ts(since),),
+        )
 
     async def top_requested(
         self,
