@@ -33,7 +33,6 @@ from bot.intake.jobs import RequesterDM
 from bot.slack import answering, intake_blocks
 from bot.slack.app import app_for, build_deps
 from bot.slack.deps import Deps
-from bot.slack.listeners import intake as intake_listeners
 from bot.slack.reloading import (
     Reloader,
     broken_files_message,
@@ -371,11 +370,10 @@ class TestHookRetries:
 
 
 async def test_the_start_up_pass_is_retried_after_a_store_error(
-    terms: Path, flaky: FlakyStore, monkeypatch: pytest.MonkeyPatch
+    terms: Path, flaky: FlakyStore
 ) -> None:
     """A term deployed while the bot was down ships at start-up, even if the store is not
-    ready for the first try."""
-    monkeypatch.setattr(intake_listeners, "START_RETRY_SECONDS", (0.05, 0.05, 0.05))
+    ready for the first tries."""
     draft = RequestDraft(
         term="vector database", normalised_term="vector database", requester_id="U0ALICE001"
     )
@@ -385,8 +383,13 @@ async def test_the_start_up_pass_is_retried_after_a_store_error(
         "serve", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET
     )
     built = build_deps(settings, load_holder(terms), flaky)
-    app_for(built)  # registers the listeners; the start-up pass runs in the background
-    assert await built.background.drain(5.0)
+    app_for(built)  # registers the intake's hook
+    reloader = Reloader(built, terms, watch=False, hook_retry_seconds=FAST_RETRIES)
+    await reloader.start()  # the hooks run once on the glossary the bot started with
+    try:
+        await _settle(reloader)
+    finally:
+        await reloader.stop()
     assert flaky.failures == 0
     assert (await flaky.get_request(rid)).status == "published"  # type: ignore[union-attr]
     (dm,) = await _sent(built)

@@ -207,7 +207,13 @@ class Reloader:
     # -- life cycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Listen for SIGHUP and, unless watching is off, for changes to the folder."""
+        """Listen for SIGHUP and, unless watching is off, for changes to the folder; run the
+        hooks once on the glossary the bot started with (terms deployed while it was down
+        ship too), with the same retries as after a reload."""
+        self.deps.background.spawn(
+            self._run_hooks(self.deps.glossary.current, self._superseded),
+            name="reload hooks at start-up",
+        )
         loop = asyncio.get_running_loop()
         sighup = getattr(signal, "SIGHUP", None)
         if sighup is not None:
@@ -377,6 +383,10 @@ class Reloader:
         superseded = self._supersede_retries()
         if fresh:
             await self._announce(outcome, fresh)
+        await self._run_hooks(glossary, superseded)
+
+    async def _run_hooks(self, glossary: Glossary, superseded: asyncio.Event) -> None:
+        """Every hook in order; one that hits a store error is tried again later."""
         async with self._hooks_lock:
             for hook in list(self.deps.reload_hooks):
                 error = await self._run_hook(hook, glossary)

@@ -11,10 +11,8 @@ down at that moment.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -43,7 +41,7 @@ from bot.intake.form import REASON, TERM
 from bot.slack import answering, blocks, grammar, intake_blocks
 from bot.slack.blocks import Message
 from bot.slack.deps import Deps, GlossaryHolder
-from bot.store import Store, StoreError
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +166,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.outbox_wake.set()
 
     async def close_loop(glossary: Glossary) -> None:
-        """After a reload: publish the requests the glossary now answers, tell who waits."""
+        """After a reload, and once at start-up (the reloader runs it): publish the requests
+        the glossary now answers, and tell who waits."""
         changes = await intake.close_loop(glossary)
         for change in changes:
             log.info(
@@ -184,31 +183,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
     app.action(intake_blocks.ACTION_DECLINE)(ack=_ack, lazy=[open_decline])
     app.view(DECLINE_CALLBACK_ID)(decline_submitted)
     deps.reload_hooks.append(close_loop)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return  # an app built outside a running server (a unit test): nothing to catch up on
-    # Terms deployed while the bot was down count as shipped too.
-    deps.background.spawn(_at_start(close_loop, deps), name="close requests the glossary answers")
-
-
-# A store that is not ready yet at start-up (a database still starting) is waited for this
-# long between tries; the first reload would catch up anyway, but it may be far off.
-START_RETRY_SECONDS = (1.0, 5.0, 30.0)
-
-
-async def _at_start(close_loop: Callable[[Glossary], Awaitable[None]], deps: Deps) -> None:
-    """Close the requests the glossary already answers, trying again on a store error."""
-    for delay in (*START_RETRY_SECONDS, None):
-        try:
-            await close_loop(deps.glossary.current)
-            return
-        except StoreError as exc:
-            if delay is None:
-                log.error("closing the answered requests at start-up failed: %s", exc)
-                return
-            log.warning("closing the answered requests at start-up: %s; again in %g s", exc, delay)
-            await asyncio.sleep(delay)
 
 
 async def command(
