@@ -136,19 +136,11 @@ def long_def_message(
 
 
 def resolve_and_log(deps: Deps, glossary: Glossary, query: str, user_id: str) -> Resolution:
-    """Resolve a query, and log the look-up (for /define stats) after the reply is sent."""
+    """Resolve a query, and log the look-up (for /define stats; stored a moment later)."""
     resolution = glossary.resolve(query)
     deps.metrics.lookup(resolution.status)
-    deps.background.spawn(
-        deps.store.record_lookup(
-            user_id,
-            query,
-            resolution.status,
-            resolution.slug,
-            key=lookup_key(resolution.text or query),
-        ),
-        name="record lookup",
-    )
+    key = lookup_key(resolution.text or query)
+    deps.lookups.add(user_id, query, resolution.status, resolution.slug, key=key)
     return resolution
 
 
@@ -208,6 +200,7 @@ async def intake_reply(
         return intake_blocks.requests_message(tallies, more)
     if not intake.is_triager(user_id):
         return blocks.notice_message(intake_texts.STATS_TRIAGERS_ONLY)
+    await deps.lookups.flush()  # count the look-ups of the last moment too
     return intake_blocks.stats_message(await intake.stats())
 
 

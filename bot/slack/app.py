@@ -46,6 +46,7 @@ from bot.slack.listeners.intake import SlackIntake
 from bot.slack.metrics import note_error
 from bot.slack.observe import InstrumentedApp
 from bot.store import Store
+from bot.store.lookup_log import LookupLog
 from bot.store.saved_roles import SavedRoles
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def build_deps(
         intake=intake if intake is not None else SlackIntake(settings, glossary, store, roles),
         background=background if background is not None else Background(),
         saved_roles=SavedRoles(store, settings.GLOSSARY_ROLE_CACHE_SECONDS),
+        lookups=LookupLog(store),
     )
 
 

@@ -24,6 +24,7 @@ from bot.slack.background import Background
 from bot.slack.metrics import Metrics
 from bot.slack.rendered import RenderedAnswers
 from bot.store import Store
+from bot.store.lookup_log import LookupLog
 from bot.store.saved_roles import SavedRoles
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Deps:
     intake: IntakeHook
     background: Background
     saved_roles: SavedRoles
+    lookups: LookupLog  # the look-up log, written in batches
     health_checks: list[HealthCheck] = field(default_factory=list)
     reload_hooks: list[ReloadHook] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)

@@ -119,6 +119,10 @@ class Metrics:
             self.lookups.labels(outcome)
         for result in RELOAD_RESULTS:
             self.reloads.labels(result)
+        # Each request's series, looked up once: `labels()` checks and locks on every call,
+        # which showed in the cost of every request.
+        self._lookup_series: dict[str, Counter] = {}
+        self._request_series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self._holder: GlossaryHolder | None = None
         self._snapshot = StoreSnapshot(None, None)
         self.registry.register(_StateCollector(self))
@@ -127,12 +131,20 @@ class Metrics:
 
     def lookup(self, outcome: str) -> None:
         """One look-up answered with this resolver status."""
-        self.lookups.labels(outcome).inc()
+        series = self._lookup_series.get(outcome)
+        if series is None:
+            series = self._lookup_series[outcome] = self.lookups.labels(outcome)
+        series.inc()
         note_outcome(outcome)
 
     def request_done(self, kind: str, outcome: str, seconds: float) -> None:
-        self.requests.labels(kind, outcome).inc()
-        self.latency.labels(kind).observe(seconds)
+        series = self._request_series.get((kind, outcome))
+        if series is None:
+            series = (self.requests.labels(kind, outcome), self.latency.labels(kind))
+            self._request_series[(kind, outcome)] = series
+        count, latency = series
+        count.inc()
+        latency.observe(seconds)
 
     def reloaded(self, outcome: ReloadOutcome) -> None:
         result = "failed" if outcome.failure else ("errors" if outcome.errors else "ok")

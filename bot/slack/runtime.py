@@ -71,6 +71,7 @@ class Runtime:
         if self.outbox is not None:
             await self.outbox.stop()
         await self.deps.background.drain(DRAIN_SECONDS)
+        await self.deps.lookups.close()
         try:
             await self.deps.store.close()
         except StoreError:

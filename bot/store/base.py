@@ -83,6 +83,18 @@ def lookup_key(query: str) -> str:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """One row of the look-up log: who asked what, when, and how the resolver answered."""
+
+    user_id: str
+    query: str
+    key: str  # groups queries for top_misses (see lookup_key)
+    status: str
+    slug: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class RequestDraft:
     """What one person submits when they ask for a term (or a clarification of one)."""
 
@@ -303,6 +315,9 @@ class Store(Protocol):
         key: str | None = None,
     ) -> None:
         """Log one look-up; `key` groups queries for top_misses (default: lookup_key(query))."""
+
+    async def record_lookups(self, lookups: Sequence[Lookup]) -> None:
+        """Log many look-ups in one transaction (what `LookupLog` writes as a batch)."""
 
     async def top_misses(
         self, limit: int = 10, since: datetime | None = None

@@ -45,6 +45,7 @@ from bot.store.base import (
     Clock,
     FilingOutbox,
     IntakePost,
+    Lookup,
     OutboxItem,
     OutboxMessage,
     OutboxStats,
@@ -355,12 +356,16 @@ class PostgresStore:
         *,
         key: str | None = None,
     ) -> None:
-        now = self._now()
+        key = lookup_key(query) if key is None else key
+        await self.record_lookups([Lookup(user_id, query, key, status, slug, self._now())])
+
+    async def record_lookups(self, lookups: Sequence[Lookup]) -> None:
+        rows = [(r.user_id, r.query, r.key, r.status, r.slug, r.at) for r in lookups]
         async with self._transaction() as cur:
-            await cur.execute(
+            await cur.executemany(
                 "INSERT INTO lookups (user_id, query, query_key, status, slug, created_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
-                (user_id, query, lookup_key(query) if key is None else key, status, slug, now),
+                rows,
             )
 
     async def top_misses(

@@ -19,11 +19,9 @@ import asyncio
 import json
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -46,6 +44,7 @@ from bot.store.base import (
     Clock,
     FilingOutbox,
     IntakePost,
+    Lookup,
     OutboxItem,
     OutboxMessage,
     OutboxStats,
@@ -138,55 +137,6 @@ _INSERT_LOOKUPS = (
 )
 
 
-class _GroupCommit:
-    """Rows for one table, written many to a transaction when they arrive together.
-
-    Every /define logs its look-up, and each transaction ends in an fsync (synchronous=FULL),
-    which costs far more than the insert. So rows that arrive while the worker thread is busy
-    wait in one open batch, and the batch is written in a single transaction when the worker
-    reaches it. Each caller still returns only once its own row is committed (or raises the
-    batch's error): the log is exactly as durable as one transaction per row, at a fraction
-    of the fsyncs under load and no added wait when idle.
-    """
-
-    def __init__(self, store: SQLiteStore, sql: str) -> None:
-        self._store = store
-        self._sql = sql
-        self._lock = threading.Lock()  # the loop thread appends, the worker thread takes
-        self._open: _Batch | None = None
-
-    async def add(self, row: tuple[Any, ...]) -> None:
-        with self._lock:
-            batch = self._open
-            if batch is None:
-                batch = self._open = _Batch()
-            batch.rows.append(row)
-        # A batch whose write ended without taking it (the store was closed) is tried anew.
-        if batch.written is None or batch.written.done():
-            batch.written = asyncio.ensure_future(self._store._write(partial(self._take, batch)))
-            batch.written.add_done_callback(_retrieve_exception)
-        await asyncio.shield(batch.written)
-
-    def _take(self, batch: _Batch, conn: sqlite3.Connection) -> None:
-        # On the worker thread, in the write transaction: later rows start the next batch.
-        with self._lock:
-            if self._open is batch:
-                self._open = None
-        conn.executemany(self._sql, batch.rows)
-
-
-@dataclass
-class _Batch:
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-    written: asyncio.Future[None] | None = None
-
-
-def _retrieve_exception(task: asyncio.Future[None]) -> None:
-    # Every waiter sees the error; this only keeps asyncio quiet when all of them gave up.
-    if not task.cancelled():
-        task.exception()
-
-
 class SQLiteStore:
     """The Store on a SQLite file (or ":memory:", which lives as long as the store)."""
 
@@ -203,7 +153,6 @@ class SQLiteStore:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="glossary-sqlite")
-        self._lookups = _GroupCommit(self, _INSERT_LOOKUPS)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -464,16 +413,16 @@ class SQLiteStore:
         *,
         key: str | None = None,
     ) -> None:
-        params = (
-            user_id,
-            query,
-            lookup_key(query) if key is None else key,
-            status,
-            slug,
-            _ts(self._now()),
-        )
+        key = lookup_key(query) if key is None else key
+        await self.record_lookups([Lookup(user_id, query, key, status, slug, self._now())])
 
-        await self._lookups.add(params)
+    async def record_lookups(self, lookups: Sequence[Lookup]) -> None:
+        rows = [(r.user_id, r.query, r.key, r.status, r.slug, _ts(r.at)) for r in lookups]
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(_INSERT_LOOKUPS, rows)
+
+        await self._write(write)
 
     async def top_misses(
         self, limit: int = 10, since: datetime | None = None
