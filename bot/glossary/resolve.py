@@ -256,6 +256,54 @@ class _ByLength:
         return bisect_left(self._lengths, shortest), bisect_right(self._lengths, longest)
 
 
+class _ByInitials:
+    """The keys of one `_by_word` posting, grouped by the first letters of their other words.
+
+    `_alignment_cost` rejects a key at once when one of its words starts with a letter the
+    typed word neither starts with nor has second (a swap); so of the keys sharing one word
+    with the query, only those whose other words start right can match. A posting of a
+    common word holds hundreds of keys; the groups let a query align only a handful, and
+    the same ones in the same order as the whole posting would give (only the hopeless
+    ones are left out).
+    """
+
+    __slots__ = ("_groups", "_irregular", "_keys", "_position")
+
+    # Above this many letter combinations, looking each up costs more than it saves.
+    MAX_PROBES = 64
+
+    def __init__(self, keys: list[_FuzzyKey], position: int) -> None:
+        self._keys = keys
+        self._position = position
+        self._groups: dict[str, list[int]] = defaultdict(list)
+        # Keys with a word whose stem starts otherwise than its light form: always aligned.
+        self._irregular: list[int] = []
+        for row, key in enumerate(keys):
+            if any(s[0] != w[0] for s, w in zip(key.stems, key.lights, strict=True)):
+                self._irregular.append(row)
+            else:
+                self._groups[self._signature(key.stems)].append(row)
+
+    def _signature(self, words: tuple[str, ...]) -> str:
+        return "".join(w[0] for i, w in enumerate(words) if i != self._position)
+
+    def candidates(self, lights: tuple[str, ...], stems: tuple[str, ...]) -> Iterable[_FuzzyKey]:
+        """The keys whose other words start with a letter the typed words could have."""
+        options = [
+            sorted({*typed[:2], *typed_light[:2]})
+            for i, (typed, typed_light) in enumerate(zip(stems, lights, strict=True))
+            if i != self._position
+        ]
+        if math.prod(len(letters) for letters in options) > self.MAX_PROBES:
+            return self._keys
+        groups = self._groups
+        rows = list(self._irregular)
+        for letters in itertools.product(*options):
+            rows.extend(groups.get("".join(letters), ()))
+        rows.sort()
+        return [self._keys[row] for row in rows]
+
+
 def _ratio_lengths(length: int, cutoff: float) -> tuple[int, int]:
     """The lengths a string needs for `fuzz.ratio` with one of `length` to reach `cutoff`.
 
@@ -335,6 +383,7 @@ class Glossary:
         """
         self._found_names: dict[str, Term | None] = {}
         self._by_length: dict[str, _ByLength] = {}
+        self._by_initials: dict[tuple[int, int, str], _ByInitials] = {}
 
     @classmethod
     def from_folder(cls, path: str | Path) -> tuple[Glossary, LoadedGlossary]:
@@ -695,10 +744,17 @@ class Glossary:
                     ):
                         yield from choices[string]
         # An abbreviation needs an exact word beside it: the keys sharing the rarest one.
-        postings = [self._by_word.get((len(stems), i, w), []) for i, w in enumerate(stems)]
-        shared = [p for p in postings if p]
-        if shared:
-            yield from min(shared, key=len)
+        postings = [
+            (key, posting)
+            for i, w in enumerate(stems)
+            if (posting := self._by_word.get(key := (len(stems), i, w)))
+        ]
+        if postings:
+            key, posting = min(postings, key=lambda pair: len(pair[1]))
+            by_initials = self._by_initials.get(key)
+            if by_initials is None:  # built on first use: a memo of this glossary, never saved
+                by_initials = self._by_initials[key] = _ByInitials(posting, key[1])
+            yield from by_initials.candidates(lights, stems)
 
     def _compact_typos(self, query: str) -> Iterator[tuple[float, _Entry]]:
         """Typos across word boundaries (`kvcahce`), on keys written as one word."""
