@@ -269,7 +269,9 @@ class _ByInitials:
 
     __slots__ = ("_groups", "_irregular", "_keys", "_position")
 
-    # Above this many letter combinations, looking each up costs more than it saves.
+    # Aligning a few keys costs less than grouping them; above this many letter
+    # combinations, looking each up costs more than aligning the whole posting.
+    WORTH_GROUPING = 16
     MAX_PROBES = 64
 
     def __init__(self, keys: list[_FuzzyKey], position: int) -> None:
@@ -436,9 +438,16 @@ class Glossary:
         return glossary
 
     def warm(self) -> None:
-        """Restore now whatever a lazily restored index left for later (see from_index_state)."""
+        """Restore now whatever a lazily restored index left for later (see from_index_state),
+        and build the memos typo look-ups and suggestions use, so no reader waits for them."""
         for name in _DEFERRED:
             getattr(self, name)
+        for key, posting in self._by_word.items():
+            if len(posting) > _ByInitials.WORTH_GROUPING:
+                self._posting_by_initials(key, posting)
+        for letter, choices in self._names_by_letter.items():
+            if letter not in self._by_length:
+                self._by_length[letter] = _ByLength(choices.strings)
 
     if not TYPE_CHECKING:  # for mypy, every attribute is set in __init__ as usual
 
@@ -751,10 +760,18 @@ class Glossary:
         ]
         if postings:
             key, posting = min(postings, key=lambda pair: len(pair[1]))
-            by_initials = self._by_initials.get(key)
-            if by_initials is None:  # built on first use: a memo of this glossary, never saved
-                by_initials = self._by_initials[key] = _ByInitials(posting, key[1])
-            yield from by_initials.candidates(lights, stems)
+            if len(posting) <= _ByInitials.WORTH_GROUPING:
+                yield from posting
+                return
+            yield from self._posting_by_initials(key, posting).candidates(lights, stems)
+
+    def _posting_by_initials(
+        self, key: tuple[int, int, str], posting: list[_FuzzyKey]
+    ) -> _ByInitials:
+        grouped = self._by_initials.get(key)
+        if grouped is None:  # built by warm() or on first use: a memo, never saved
+            grouped = self._by_initials[key] = _ByInitials(posting, key[1])
+        return grouped
 
     def _compact_typos(self, query: str) -> Iterator[tuple[float, _Entry]]:
         """Typos across word boundaries (`kvcahce`), on keys written as one word."""
@@ -815,7 +832,7 @@ class Glossary:
         letter holds thousands of names in a large glossary, and most are too long or short.
         """
         by_length = self._by_length.get(key[0])
-        if by_length is None:  # built on first use: a memo of this glossary, never saved
+        if by_length is None:  # built by warm() or on first use: a memo, never saved
             by_length = self._by_length[key[0]] = _ByLength(choices.strings)
         start, end = by_length.span(*_ratio_lengths(len(key), SUGGEST_SIMILARITY))
         hits = process.extract(
