@@ -31,6 +31,14 @@ Safety. The cache folder may sit in a shared temporary folder, so:
 - A folder that cannot be created or written is not an error: the bot runs without the
   cache and logs why, once.
 
+Child processes. With many files (CHILD_PROCESS_MIN_FILES) on a Linux machine with a second
+core, while the process runs a single thread (as the bot does while it starts), work is shared
+with forked children: at a cached start one hashes the term files while this process rebuilds
+the cached terms; with many files to parse, worker processes parse them. Children send back
+plain bytes only (hashes, cache lines), and terms are rebuilt here through the same model as
+from a cache hit, so what a load gives does not depend on them; a child that fails means
+doing its work here.
+
 This is the only module of the core besides load.py that touches files.
 """
 
@@ -304,6 +312,9 @@ def share_field_sets(term: Term) -> None:
             object.__setattr__(part, "__pydantic_fields_set__", shared)
 
 
+_validate_term_json = Term.__pydantic_validator__.validate_json  # Term.model_validate_json
+
+
 def _from_record(lines: tuple[bytes, bytes], source: _Source) -> CachedTermFile:
     """A cached file's term, validated by the model as YAML's would be, and its problems."""
     term_line, problems_line = lines
@@ -314,8 +325,8 @@ def _from_record(lines: tuple[bytes, bytes], source: _Source) -> CachedTermFile:
         # add them to the JSON, so pydantic parses and validates it in one pass.
         if not body.endswith(b"}"):
             raise ValueError("a term must be a JSON object")
-        extra = b',"slug":%s,"source_path":%s}' % (_json_text(source.slug), _json_text(source.text))
-        term = Term.model_validate_json(body[:-1] + extra)
+        slug, path = _json_text(source.slug), _json_text(source.text)
+        term = _validate_term_json(b'%s,"slug":%s,"source_path":%s}' % (body[:-1], slug, path))
         share_field_sets(term)
     problems = []
     if problems_line != b"[]\n":  # most files have none
@@ -323,7 +334,7 @@ def _from_record(lines: tuple[bytes, bytes], source: _Source) -> CachedTermFile:
             Problem(source.text, int(line), int(col), Severity(severity), str(message), str(rule))
             for line, col, severity, message, rule in json.loads(problems_line)
         ]
-    return CachedTermFile(source.text, source.slug, term, problems, None, source.sha)
+    return CachedTermFile(source.text, source.slug, term, problems, None, source.sha or "")
 
 
 def _digest(manifest: list[list[str]]) -> str:
@@ -341,15 +352,65 @@ def _json_text(text: str) -> bytes:
 
 class _Source(NamedTuple):
     """A term file as found: where, the SHA-256 of its bytes ("" if unreadable), and then
-    either its row in the old cache (unchanged) or its bytes (to be parsed)."""
+    either its row in the old cache (unchanged) or its bytes (to be parsed, if read)."""
 
-    path: Path
+    text: str  # its path, as load.py names files in problems: str(folder / name)
     name: str
-    text: str  # str(path), as load.py names files in problems
     slug: str
-    sha: str
+    sha: str | None  # None: not read yet (it is parsed, and read then)
     row: int | None
     raw: bytes | None
+
+
+class _Entry(NamedTuple):
+    """A file as loaded, and its lines in the terms file and in the details file (if kept).
+
+    The lines of an old entry are not kept (a glossary's worth of JSON, in memory for
+    nothing at most starts) but are where they are in the old file: `span` (start, length).
+    """
+
+    file: TermFile
+    lines: tuple[bytes, ...]
+    details: bytes | None
+    span: tuple[int, int] | None = None
+
+
+class _OldTerms(NamedTuple):
+    """A terms file being read: the files its header lists, the file (open after the header,
+    until `close`), and the header's length and CRC-32."""
+
+    files: list[list[str]]
+    handle: IO[bytes]
+    header_length: int
+    header_crc: int
+
+    def entries(self) -> Iterator[tuple[int, tuple[bytes, bytes], tuple[int, int]]]:
+        """Each listed file's two lines (its term and its problems), and where they are.
+
+        Raises ValueError at the end if the file fails its CRC or holds other than one entry
+        per listed file: what was read from it must then be thrown away.
+        """
+        handle, crc, at = self.handle, self.header_crc, self.header_length
+        for row, first in enumerate(handle):
+            if first.startswith(b'{"crc32":'):
+                if json.loads(first)["crc32"] != crc or row != len(self.files):
+                    raise ValueError("cache file fails its check")
+                return
+            lines = (first, handle.readline())
+            crc = zlib.crc32(lines[1], zlib.crc32(first, crc))
+            length = len(first) + len(lines[1])
+            yield row, lines, (at, length)
+            at += length
+        raise ValueError("cache file is cut short")
+
+    def read(self, span: tuple[int, int]) -> bytes:
+        """An entry's lines again, from the same file (even if another one replaced it)."""
+        start, length = span
+        self.handle.seek(start)
+        return self.handle.read(length)
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 # -- the cache --------------------------------------------------------------------------------
@@ -446,151 +507,214 @@ class GlossaryCache:
 
     # -- term files ----------------------------------------------------------------------------
 
-    def load_files(self, folder: Path, paths: list[Path]) -> CachedLoad:
+    def load_files(self, folder: Path, names: list[str]) -> CachedLoad:
         """Every term file of `folder`, parsing only those whose bytes changed (see load.py)."""
-        old = self._read_header(folder) if self._usable_dir(create=False) else None
-        old_rows = {} if old is None else {name: (row, sha) for row, (name, sha) in enumerate(old)}
-        sources: list[_Source] = []
-        for path in paths:
-            source = _source(path)
-            row, old_sha = old_rows.get(source.name, (None, None))
-            if row is not None and source.sha and old_sha == source.sha:
-                source = source._replace(row=row, raw=None)  # unchanged: its record is reused
-            sources.append(source)
-        manifest = [[source.name, source.sha] for source in sources]
-        digest = _digest(manifest)
-        changed = old != manifest
-        old_digest = "" if old is None or not self.keep_details else _digest(old)
-        files = self._assemble(folder, sources, old_digest, write=changed)
-        if files is None:  # the old cache failed its check (or lacks details): parse everything
-            sources = [_source(source.path) for source in sources]
-            manifest = [[source.name, source.sha] for source in sources]
-            digest = _digest(manifest)
-            files = self._assemble(folder, sources, "", write=True) or []
-        elif not changed:
+        prefix = _path_prefix(folder)
+        old = self._read_terms_file(folder) if self._usable_dir(create=False) else None
+        hashing = None
+        if old is not None and len(names) >= CHILD_PROCESS_MIN_FILES:
+            hashing = _ChildHashes.start([prefix + name for name in names])
+        try:
+            # Meanwhile, the old entries of the files still there are rebuilt: those of
+            # unchanged files are kept; a changed file's entry is dropped once its hash is in.
+            entries = None if old is None else self._old_entries(folder, old, set(names), prefix)
+            hashes = hashing.result() if hashing is not None else None
+        finally:
+            if hashing is not None:
+                hashing.close()
+        try:
+            return self._load(folder, names, prefix, old, entries, hashes)
+        finally:
+            if old is not None:
+                old.close()
+
+    def _load(
+        self,
+        folder: Path,
+        names: list[str],
+        prefix: str,
+        old: _OldTerms | None,
+        entries: dict[int, _Entry] | None,
+        hashes: list[str] | None,
+    ) -> CachedLoad:
+        """The load, from the old cache's entries (None if it is damaged) and, if a child
+        found them, the files' hashes."""
+        reused = entries or {}
+        old_files = [] if old is None else old.files
+        files: list[TermFile]
+        if (
+            hashes is not None
+            and len(reused) == len(names)
+            and [[name, sha] for name, sha in zip(names, hashes, strict=True)] == old_files
+            and "" not in hashes
+        ):  # nothing changed, the usual restart: every file's entry is at hand
+            manifest = old_files
+            files = [reused[row].file for row in range(len(names))]
             _touch(self._terms_file(folder))  # in use: not to be tidied away as unused
             _touch(self._details_file(folder))
-        return CachedLoad(str(folder), tuple(files), digest=digest)
+        else:
+            sources = _sources(prefix, names, old_files, reused, hashes)
+            files, manifest = self._assemble(folder, sources, reused, old, damaged=entries is None)
+        return CachedLoad(str(folder), tuple(files), digest=_digest(manifest))
 
-    def _read_header(self, folder: Path) -> list[list[str]] | None:
+    def _read_terms_file(self, folder: Path) -> _OldTerms | None:
+        """The terms file of an earlier load, if it is of this code; its entries unchecked yet.
+
+        Its entries are read later from the same open file, so they are of this header even
+        if another process renames a new file into place meanwhile.
+        """
         handle = self._open_trusted(self._terms_file(folder))
         if handle is None:
             return None
-        with handle:
-            try:
-                header = json.loads(handle.readline())
-                if (
-                    header.get("format") != FORMAT
-                    or header.get("version") != VERSION
-                    or header.get("code") != self._code
-                ):
-                    return None
+        try:
+            first = handle.readline()
+            header = json.loads(first)
+            if (
+                header.get("format") == FORMAT
+                and header.get("version") == VERSION
+                and header.get("code") == self._code
+            ):
                 files = header["files"]
-                if not all(
+                if all(
                     isinstance(f, list) and len(f) == 2 and all(isinstance(x, str) for x in f)
                     for f in files
                 ):
-                    return None
-                return list(files)
-            except (ValueError, KeyError, TypeError, AttributeError):
-                return None
+                    return _OldTerms(list(files), handle, len(first), zlib.crc32(first))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        handle.close()
+        return None
+
+    def _old_entries(
+        self, folder: Path, old: _OldTerms, names: set[str], prefix: str
+    ) -> dict[int, _Entry] | None:
+        """The old cache's entries of the files in `names`, by row.
+
+        None if the cache file fails its CRC or its checks, or (when details are kept) if
+        the details file is not of the same files: every file is then parsed, and both files
+        written again.
+        """
+        wanted = {row: (name, sha) for row, (name, sha) in enumerate(old.files) if name in names}
+        if not wanted:
+            return {}
+        rebuilt: dict[int, tuple[CachedTermFile, tuple[int, int]]] = {}
+        try:
+            for row, lines, span in old.entries():
+                if row in wanted:
+                    name, sha = wanted[row]  # the hash it had: an entry is kept only if it has it
+                    source = _Source(prefix + name, name, _slug(name), sha, row, None)
+                    rebuilt[row] = (_from_record(lines, source), span)
+        except (ValueError, KeyError, TypeError, IndexError, pydantic_core.ValidationError):
+            _warn_once(
+                f"bad:{self._terms_file(folder)}", "glossary cache: ignoring a damaged cache file"
+            )
+            return None
+        if not self.keep_details:  # data and positions are only for `validate`
+            return {row: _Entry(file, (), None, span) for row, (file, span) in rebuilt.items()}
+        details = self._old_details(folder, _digest(old.files), set(rebuilt))
+        if len(details) != len(rebuilt):
+            return None
+        for row, (file, _) in rebuilt.items():
+            file._keep(details[row])
+        return {row: _Entry(file, (), details[row], span) for row, (file, span) in rebuilt.items()}
 
     def _assemble(
-        self, folder: Path, sources: list[_Source], old_digest: str, *, write: bool
-    ) -> list[TermFile] | None:
-        """The term files in order: reused records read from the old cache, the rest parsed.
+        self,
+        folder: Path,
+        sources: list[_Source],
+        reused: dict[int, _Entry],
+        old: _OldTerms | None,
+        *,
+        damaged: bool,
+    ) -> tuple[list[TermFile], list[list[str]]]:
+        """The term files in order, and the manifest: [name, hash of the bytes] per file.
 
-        With `write`, the new cache is written alongside, reusing the old lines' bytes.
-        Returns None (writing nothing) if the old cache fails its CRC or its checks.
+        Unchanged files are their old entries (`reused`); the rest are parsed, in worker
+        processes when there are many (a first start, a new replica). If any file changed (or
+        the old cache was `damaged`), the new cache is written, reusing the old lines' bytes.
         """
-        wanted = {source.row: i for i, source in enumerate(sources) if source.row is not None}
-        reused: dict[int, tuple[CachedTermFile, bytes]] = {}
-        if wanted:
-            try:
-                for old_row, lines in self._old_lines(folder, max(wanted)):
-                    at = wanted.get(old_row)
-                    if at is not None:
-                        restored = _from_record(lines, sources[at])
-                        reused[old_row] = (restored, b"".join(lines) if write else b"")
-            except (ValueError, KeyError, TypeError, IndexError, pydantic_core.ValidationError):
-                _warn_once(
-                    f"bad:{self._terms_file(folder)}",
-                    "glossary cache: ignoring a damaged cache file",
-                )
-                return None
-            if len(reused) != len(wanted):
-                return None
-        # Data and positions are only for `validate`: the bot neither reads nor writes them.
-        old_details: dict[int, bytes] = {}
-        if wanted and self.keep_details:
-            old_details = self._old_details(folder, old_digest, set(wanted))
-            if len(old_details) != len(wanted):
-                return None  # parse everything once, and write both files
-        files: list[TermFile] = []
-        terms_writer = details_writer = None
-        if write:
-            terms_writer = _CacheWriter(self, self._terms_file(folder))
-            if self.keep_details:
-                details_writer = _CacheWriter(self, self._details_file(folder))
+        parsed: dict[int, tuple[str, _Entry | None]] = {}
+        to_parse = [at for at, source in enumerate(sources) if source.row is None]
+        if len(to_parse) >= CHILD_PROCESS_MIN_FILES:
+            apart = _parse_in_workers([sources[at] for at in to_parse], self.keep_details)
+            if apart is not None:
+                parsed = dict(zip(to_parse, apart, strict=True))
+        entries: list[_Entry] = []
+        manifest: list[list[str]] = []
+        for at, source in enumerate(sources):
+            if source.row is not None:
+                sha, entry = source.sha or "", reused[source.row]
+            else:
+                sha, found = parsed.get(at, ("", None))
+                if found is None:  # not parsed apart, or unreadable there
+                    sha, found = self._parse_here(source)
+                entry = found
+            entries.append(entry)
+            manifest.append([source.name, sha])
+        if damaged or old is None or manifest != old.files:
+            self._write(folder, manifest, entries, old)
+        else:
+            _touch(self._terms_file(folder))  # in use: not to be tidied away as unused
+            _touch(self._details_file(folder))
+        return [entry.file for entry in entries], manifest
+
+    def _parse_here(self, source: _Source) -> tuple[str, _Entry]:
+        """A file parsed in this process (read first if it was not), and the hash of its bytes."""
+        if source.sha is None:
+            source = _source(source.text, source.name)
+        if source.raw is None:  # unreadable: hashed as "", so it is never reused
+            from bot.glossary.load import load_term_file  # reports the read error as load does
+
+            details = _NO_DETAILS if self.keep_details else None
+            return "", _Entry(load_term_file(source.text), (b"null\n[]\n",), details)
+        parsed = parse_term_text(
+            source.raw, TermFile(path=source.text, slug=source.slug), positions=self.keep_details
+        )
+        if parsed.term is not None:
+            share_field_sets(parsed.term)
+        kept = _details(parsed) if self.keep_details else None
+        sha = source.sha or ""
+        term_file = CachedTermFile(
+            parsed.path, parsed.slug, parsed.term, parsed.problems, kept, sha
+        )
+        return sha, _Entry(term_file, (_record(parsed),), kept)
+
+    def _write(
+        self, folder: Path, manifest: list[list[str]], entries: list[_Entry], old: _OldTerms | None
+    ) -> None:
+        """Write the terms file (old entries' lines read again from `old`), and the details
+        file if details are kept."""
+        terms_writer = _CacheWriter(self, self._terms_file(folder))
+        details_writer = None
+        if self.keep_details:
+            details_writer = _CacheWriter(self, self._details_file(folder))
         try:
-            if terms_writer is not None:
-                manifest = [[source.name, source.sha] for source in sources]
-                header = {
-                    "format": FORMAT,
-                    "version": VERSION,
-                    "code": self._code,
-                    "folder": str(folder.resolve()),
-                    "files": manifest,
-                }
-                terms_writer.header(header)
-                if details_writer is not None:
-                    digest = _digest(manifest)
-                    details_writer.header({**header, "files": digest})
-            for source in sources:
-                if source.row is not None:
-                    term_file, old_lines = reused.pop(source.row)
-                    files.append(term_file)
-                    if terms_writer is not None:
-                        terms_writer.line(old_lines)
-                    details = old_details.get(source.row)
-                    if details is not None:
-                        term_file._keep(details)
-                        if details_writer is not None:
-                            details_writer.line(details)
-                    continue
-                parsed = _parse(source.path, source.raw)
-                if source.raw is None:  # unreadable: hashed as "", so it is never reused
-                    files.append(parsed)
-                    if terms_writer is not None:
-                        terms_writer.line(b"null\n[]\n")
-                    if details_writer is not None:
-                        details_writer.line(_NO_DETAILS)
-                    continue
-                if terms_writer is not None:
-                    terms_writer.line(_record(parsed))
-                kept = None
-                if self.keep_details:
-                    kept = _details(parsed)
-                    if details_writer is not None:
-                        details_writer.line(kept)
-                if parsed.term is not None:
-                    share_field_sets(parsed.term)
-                files.append(
-                    CachedTermFile(
-                        parsed.path, parsed.slug, parsed.term, parsed.problems, kept, source.sha
-                    )
-                )
+            header = {
+                "format": FORMAT,
+                "version": VERSION,
+                "code": self._code,
+                "folder": str(folder.resolve()),
+                "files": manifest,
+            }
+            terms_writer.header(header)
+            if details_writer is not None:
+                details_writer.header({**header, "files": _digest(manifest)})
+            for entry in entries:
+                if entry.span is not None and old is not None:
+                    terms_writer.line(old.read(entry.span))
+                for line in entry.lines:
+                    terms_writer.line(line)
+                if details_writer is not None and entry.details is not None:
+                    details_writer.line(entry.details)
             # Details first: a reader between the two renames sees old terms with new details,
             # whose digest does not match theirs, so it reads the term files instead.
             if details_writer is not None:
                 details_writer.commit()
-            if terms_writer is not None:
-                terms_writer.commit()
+            terms_writer.commit()
         finally:
             for writer in (terms_writer, details_writer):
                 if writer is not None:
                     writer.abandon()
-        return files
 
     def _old_details(self, folder: Path, digest: str, rows: set[int]) -> dict[int, bytes]:
         """The data and positions lines of `rows`, if the details file is of the same files."""
@@ -620,27 +744,6 @@ class GlossaryCache:
             except (ValueError, KeyError, TypeError, AttributeError):
                 return {}
         return {}  # cut short
-
-    def _old_lines(self, folder: Path, last_row: int) -> Iterator[tuple[int, tuple[bytes, bytes]]]:
-        """Each file's two lines in the old cache: its term and its problems.
-
-        Raises ValueError at the end if the file fails its CRC, is cut short, or has fewer
-        rows than `last_row`: what was read from it must then be thrown away.
-        """
-        handle = self._open_trusted(self._terms_file(folder))
-        if handle is None:
-            raise ValueError("the cache file went away")
-        with handle:
-            crc = zlib.crc32(handle.readline())  # the header, checked already
-            for row, first in enumerate(handle):
-                if first.startswith(b'{"crc32":'):
-                    if json.loads(first)["crc32"] != crc or row <= last_row:
-                        raise ValueError("cache file fails its check")
-                    return
-                lines = (first, handle.readline())
-                crc = zlib.crc32(lines[1], zlib.crc32(first, crc))
-                yield row, lines
-        raise ValueError("cache file is cut short")
 
     # -- the index -----------------------------------------------------------------------------
 
@@ -897,20 +1000,54 @@ def _tidy(directory: Path) -> None:
             continue
 
 
-def _source(path: Path) -> _Source:
+def _sources(
+    prefix: str,
+    names: list[str],
+    old_files: list[list[str]],
+    reused: dict[int, _Entry],
+    hashes: list[str] | None,
+) -> list[_Source]:
+    """Each file, with its row in the old cache if its entry there is reused.
+
+    An entry is reused when the file's bytes hash as they did; with `hashes` (found by a
+    child) the file is read here only if they differ, so that it is parsed from the bytes
+    it is hashed as. A file with no entry to reuse is read only when it is parsed.
+    """
+    old_rows = {name: (row, sha) for row, (name, sha) in enumerate(old_files)}
+    sources: list[_Source] = []
+    for at, name in enumerate(names):
+        row, old_sha = old_rows.get(name, (None, None))
+        if row not in reused:  # new, or no usable entry: read when it is parsed
+            sources.append(_Source(prefix + name, name, _slug(name), None, None, None))
+            continue
+        if hashes is not None and hashes[at] and hashes[at] == old_sha:
+            sources.append(_Source(prefix + name, name, _slug(name), hashes[at], row, None))
+            continue
+        source = _source(prefix + name, name)
+        if source.sha and source.sha == old_sha:
+            source = source._replace(row=row, raw=None)  # unchanged: its entry is reused
+        sources.append(source)
+    return sources
+
+
+def _path_prefix(folder: Path) -> str:
+    """What `str(folder / name)` puts before `name`, to name thousands of files without
+    making a Path of each: "terms/" for "terms", "" for ".", "/" for "/"."""
+    return str(folder / "x")[:-1]
+
+
+def _slug(name: str) -> str:
+    """`Path(name).stem` for a term file's name (it has a suffix), without making a Path."""
+    return name[: name.rfind(".")]
+
+
+def _source(text: str, name: str) -> _Source:
     """A term file's bytes and their hash ("" if it cannot be read)."""
-    text = str(path)
-    if os.sep == "/" and os.altsep is None:  # Path.name and .stem, without pathlib's overhead
-        name = text[text.rfind("/") + 1 :]
-        dot = name.rfind(".")
-        slug = name[:dot] if 0 < dot < len(name) - 1 else name
-    else:
-        name, slug = path.name, path.stem
     try:
         raw = _read_all(text)
     except OSError:
-        return _Source(path, name, text, slug, "", None, None)
-    return _Source(path, name, text, slug, hashlib.sha256(raw).hexdigest(), None, raw)
+        return _Source(text, name, _slug(name), "", None, None)
+    return _Source(text, name, _slug(name), hashlib.sha256(raw).hexdigest(), None, raw)
 
 
 def _read_all(path: str) -> bytes:
@@ -931,12 +1068,183 @@ def _touch(path: Path) -> None:
         os.utime(path)
 
 
-def _parse(path: Path, raw: bytes | None) -> TermFile:
-    if raw is None:
-        from bot.glossary.load import load_term_file  # reports the read error as load does
+# -- work in child processes ----------------------------------------------------------------
 
-        return load_term_file(path)
-    return parse_term_text(raw, TermFile(path=str(path), slug=path.stem))
+CHILD_PROCESS_MIN_FILES = 500  # for fewer files, starting a child costs more than it saves
+MAX_WORKERS = 8  # past this, rebuilding the terms from their results here is the bottleneck
+_CHUNKS_PER_WORKER = 8  # results come back while later chunks are parsed, and are used meanwhile
+
+
+def _can_fork() -> bool:
+    """Whether work may go to forked children of this process.
+
+    A forked child starts in a millisecond with every module already imported, where a new
+    interpreter would first spend a good part of a second importing pydantic and PyYAML. It
+    is only safe while this process runs a single thread (a lock another thread holds at that
+    moment stays locked forever in the child): so it is while the bot starts, but not in a
+    reload, which runs beside the server's threads and so does its work itself. Linux only:
+    on macOS a forked child may crash in the system's frameworks.
+    """
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+class _ChildHashes:
+    """The SHA-256 of files' bytes, found by a forked child while this process works on.
+
+    At start-up the bot reads and hashes every term file to know which cache entries still
+    hold, then rebuilds those entries' terms through the model; the child does the first on
+    the second core while this process does the second.
+    """
+
+    def __init__(self, pid: int, pipe: int, count: int) -> None:
+        self._pid, self._pipe, self._count = pid, pipe, count
+        self._status: int | None = None  # the child's exit code, once reaped
+
+    @classmethod
+    def start(cls, paths: list[str]) -> _ChildHashes | None:
+        """A child hashing `paths`; None if none can be started (then hash them here)."""
+        if not _can_fork():
+            return None
+        read_end, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            return None
+        if pid == 0:  # the child: it leaves by _exit, running none of the parent's clean-up
+            status = 1
+            try:
+                os.close(read_end)
+                _send(write_end, "\n".join(map(_sha256_of_file, paths)).encode())
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        return cls(pid, read_end, len(paths))
+
+    def result(self) -> list[str] | None:
+        """Each path's hash ("" if it could not be read), in order; None if the child failed."""
+        chunks = []
+        while chunk := os.read(self._pipe, 1 << 20):
+            chunks.append(chunk)
+        if self._reap() != 0:
+            return None
+        hashes = b"".join(chunks).decode().split("\n")
+        return hashes if len(hashes) == self._count else None
+
+    def close(self) -> None:
+        """Stop waiting for the child (it ends once it finds no one reading), and reap it."""
+        if self._pipe >= 0:
+            os.close(self._pipe)
+            self._pipe = -1
+        self._reap()
+
+    def _reap(self) -> int | None:
+        if self._pid:
+            _, status = os.waitpid(self._pid, 0)
+            self._pid = 0
+            self._status = os.waitstatus_to_exitcode(status)
+        return self._status
+
+
+def _sha256_of_file(path: str) -> str:
+    try:
+        return hashlib.sha256(_read_all(path)).hexdigest()
+    except OSError:
+        return ""
+
+
+def _send(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _worker_count() -> int:
+    """How many processes to parse many files in; 0: parse them in this one."""
+    if not _can_fork():
+        return 0
+    cpus = len(os.sched_getaffinity(0))
+    return min(cpus, MAX_WORKERS) if cpus > 1 else 0
+
+
+_work: list[tuple[str, str]] = []  # in a worker: every file to parse (path, slug)
+
+
+def _take_work(work: list[tuple[str, str]]) -> None:
+    """A worker's initializer. Forked workers inherit `work` instead of unpickling it."""
+    global _work
+    _work = work
+
+
+def _parse_chunk(
+    start: int, stop: int, keep_details: bool
+) -> list[tuple[str, bytes, bytes | None]]:
+    """In a worker: files start to stop, each read, hashed and parsed into its lines in the
+    cache files (`_record`, `_details`). An unreadable file's hash is "" (and no lines)."""
+    done: list[tuple[str, bytes, bytes | None]] = []
+    for text, slug in _work[start:stop]:
+        try:
+            raw = _read_all(text)
+        except OSError:
+            done.append(("", b"", None))
+            continue
+        parsed = parse_term_text(raw, TermFile(path=text, slug=slug), positions=keep_details)
+        details = _details(parsed) if keep_details else None
+        done.append((hashlib.sha256(raw).hexdigest(), _record(parsed), details))
+    return done
+
+
+def _parse_in_workers(
+    sources: list[_Source], keep_details: bool
+) -> list[tuple[str, _Entry | None]] | None:
+    """Read, hash and parse files in worker processes: each one's hash and entry.
+
+    An entry is None if a worker could not read the file (it is then read here, to report
+    why). The result is None when this process should do it all itself: a single core,
+    threads running (see `_can_fork`), or workers that cannot start (no /dev/shm on some
+    serverless platforms). Workers send back plain bytes, each file's cache lines, far
+    cheaper to send than pickled pydantic models; the terms and problems are rebuilt from
+    them here exactly as from a cache hit (`_from_record`, through the same model), while
+    later chunks are being parsed. A worker reads the file itself, so the hash is of the
+    bytes it parsed.
+    """
+    workers = _worker_count()
+    if not workers:
+        return None
+    import multiprocessing  # only here: most loads (and every cached one) never need them
+    from concurrent.futures import ProcessPoolExecutor
+
+    work = [(source.text, source.slug) for source in sources]
+    size = -(-len(work) // (workers * _CHUNKS_PER_WORKER))
+    starts = range(0, len(work), size)
+    parsed: list[tuple[str, _Entry | None]] = []
+    try:
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_take_work,
+            initargs=(work,),
+        ) as pool:
+            # On a failure, leaving the pool waits for the chunks already queued (a second at
+            # most): cancelling them can leave Python 3.11's pool waiting forever.
+            futures = [pool.submit(_parse_chunk, at, at + size, keep_details) for at in starts]
+            for at, future in zip(starts, futures, strict=True):
+                chunk = sources[at : at + size]
+                for source, (sha, record, details) in zip(chunk, future.result(), strict=True):
+                    if not sha:
+                        parsed.append(("", None))
+                        continue
+                    term_line, _, problems_line = record.partition(b"\n")
+                    lines = (term_line, problems_line)
+                    term_file = _from_record(lines, source._replace(sha=sha))
+                    term_file._keep(details)
+                    parsed.append((sha, _Entry(term_file, (record,), details)))
+    except Exception as exc:  # noqa: BLE001 - workers only save time: on any failure, parse here
+        _warn_once("workers", "glossary cache: cannot parse in worker processes (%s)", exc)
+        return None
+    return parsed
 
 
 def load_indexed(

@@ -91,17 +91,22 @@ class GlossaryFolderError(Exception):
 
 def term_paths(root: Path) -> list[Path]:
     """The term files of a folder, sorted by name so every run reads them in the same order."""
+    return [root / name for name in term_file_names(root)]
+
+
+def term_file_names(root: Path) -> list[str]:
+    """The names of `term_paths(root)`, in its order, without making a Path of each."""
     if not root.exists():
         raise GlossaryFolderError(f"glossary folder {root} does not exist")
     if not root.is_dir():
         raise GlossaryFolderError(f"{root} is not a folder")
     if os.name != "posix":  # paths there sort case-insensitively: keep pathlib's order
-        return sorted(p for p in root.iterdir() if p.suffix in TERM_SUFFIXES and p.is_file())
+        paths = sorted(p for p in root.iterdir() if p.suffix in TERM_SUFFIXES and p.is_file())
+        return [p.name for p in paths]
     # The same files and order, without pathlib's comparisons and a stat per file (a tenth
     # of a second at 10,000 files): in one folder, POSIX paths sort as their names do.
     with os.scandir(root) as entries:
-        names = sorted(e.name for e in entries if _is_term_name(e.name) and _is_file(e))
-    return [root / name for name in names]
+        return sorted(e.name for e in entries if _is_term_name(e.name) and _is_file(e))
 
 
 def _is_term_name(name: str) -> bool:
@@ -118,9 +123,12 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
 
 
 class TermFileCache(Protocol):
-    """Loads a folder's term files reusing earlier results (see `bot.glossary.cache`)."""
+    """Loads a folder's term files reusing earlier results (see `bot.glossary.cache`).
 
-    def load_files(self, folder: Path, paths: list[Path]) -> LoadedGlossary: ...
+    `names` are the files' names in the folder, as `term_file_names` gives them.
+    """
+
+    def load_files(self, folder: Path, names: list[str]) -> LoadedGlossary: ...
 
 
 def load_glossary(root: str | Path, *, cache: TermFileCache | None = None) -> LoadedGlossary:
@@ -131,10 +139,9 @@ def load_glossary(root: str | Path, *, cache: TermFileCache | None = None) -> Lo
     """
     folder = Path(root)
     with paused_gc():
-        paths = term_paths(folder)
         if cache is not None:
-            return cache.load_files(folder, paths)
-        return LoadedGlossary(str(folder), tuple(load_term_file(p) for p in paths))
+            return cache.load_files(folder, term_file_names(folder))
+        return LoadedGlossary(str(folder), tuple(load_term_file(p) for p in term_paths(folder)))
 
 
 _gc_lock = threading.Lock()
@@ -189,8 +196,12 @@ def load_term_file(path: str | Path) -> TermFile:
     return parse_term_text(raw, result)
 
 
-def parse_term_text(raw: bytes, result: TermFile) -> TermFile:
-    """Fill `result` from the bytes of a term file."""
+def parse_term_text(raw: bytes, result: TermFile, *, positions: bool = True) -> TermFile:
+    """Fill `result` from the bytes of a term file.
+
+    Without `positions`, the fields' positions are not kept (a tenth of the time), unless the
+    file has problems to place: it is then parsed again, as with them.
+    """
     if len(raw) > MAX_FILE_BYTES:
         result.add(
             (),
@@ -217,13 +228,17 @@ def parse_term_text(raw: bytes, result: TermFile) -> TermFile:
         )
         return result
 
-    data = _parse_yaml(text, result)
+    data = _parse_yaml(text, result, positions)
     if data is None:
         return result
     result.data = data
     try:
         fields = TermFields.model_validate(data)
     except ValidationError as exc:
+        if not positions:  # each error is placed at its field
+            result.data = None
+            result.positions.clear()
+            return parse_term_text(raw, result)
         for error in exc.errors():
             result.add(
                 tuple(error["loc"]), Severity.ERROR, describe_validation_error(error), "schema"
@@ -233,7 +248,7 @@ def parse_term_text(raw: bytes, result: TermFile) -> TermFile:
     return result
 
 
-def _parse_yaml(text: str, result: TermFile) -> dict[str, Any] | None:
+def _parse_yaml(text: str, result: TermFile, positions: bool) -> dict[str, Any] | None:
     loader = _LOADER(text)
     try:
         node = loader.get_single_node()
@@ -258,7 +273,7 @@ def _parse_yaml(text: str, result: TermFile) -> dict[str, Any] | None:
             )
             return None
         try:
-            return _build_plain(node, loader, result.positions)
+            return _build_plain(node, loader, result.positions if positions else None)
         except _UnusualYamlError:  # anchors, tags, duplicate keys: the general path does these
             result.positions.clear()
             # Forget what the walk constructed, as a fresh constructor would.
@@ -376,9 +391,10 @@ class _BadScalarError(Exception):
 
 
 def _build_plain(
-    node: yaml.Node, loader: Any, positions: dict[FieldPath, Position]
+    node: yaml.Node, loader: Any, positions: dict[FieldPath, Position] | None
 ) -> dict[str, Any] | None:
-    """Data and field positions in one walk, for the documents term files are made of.
+    """Data and field positions (unless `positions` is None) in one walk, for the documents
+    term files are made of.
 
     Mappings with text keys, lists, text, and scalars the constructor turns into values
     (dates, numbers): exactly what `construct_document` gives for them, in a third of the
@@ -395,7 +411,7 @@ def _build_node(
     node: yaml.Node,
     where: FieldPath,
     loader: Any,
-    positions: dict[FieldPath, Position],
+    positions: dict[FieldPath, Position] | None,
     seen: set[int],
 ) -> Any:
     kind = node.__class__
@@ -419,12 +435,16 @@ def _build_node(
             key = key_node.value
             if key in mapping:
                 raise _UnusualYamlError
-            child = (*where, key)
-            mark = key_node.start_mark
-            positions[child] = Position(mark.line + 1, mark.column + 1)
+            child = where
+            if positions is not None:
+                child = (*where, key)
+                mark = key_node.start_mark
+                positions[child] = Position(mark.line + 1, mark.column + 1)
             mapping[key] = _build_node(value_node, child, loader, positions, seen)
         return mapping
     if kind is yaml.SequenceNode and node.tag == _SEQ_TAG:
+        if positions is None:
+            return [_build_node(item, where, loader, None, seen) for item in node.value]
         items = []
         for index, item in enumerate(node.value):
             child = (*where, index)
