@@ -426,9 +426,10 @@ class Glossary:
         Raises `ValueError` when the state does not fit the terms (another version, another
         glossary, a damaged file); the caller then builds the index from the terms instead.
 
-        With `lazy`, only what exact look-ups need is restored now; the typo, suggestion and
-        search structures are read from `state` (which must stay readable) when first used,
-        or by `warm()`. Should that fail, they are built from the terms instead.
+        With `lazy`, only the names as typed are restored now (what a bare name needs); the
+        other spellings, the typo, suggestion and search structures are read from `state`
+        (which must stay readable) when first used, or by `warm()`. Should that fail, they
+        are built from the terms instead.
         """
         glossary = cls.__new__(cls)
         try:
@@ -1245,6 +1246,9 @@ _STATE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, ValueError)
 
 # What a lazy restore leaves for first use, by group: typo and suggestion look-ups, search.
 _DEFERRED = {
+    "_compact": "exact",
+    "_stem": "exact",
+    "_stem_compact": "exact",
     "_phrases": "fuzzy",
     "_by_word": "fuzzy",
     "_single": "fuzzy",
@@ -1381,9 +1385,14 @@ class _IndexState:
         of_entry = partial(map, entries.__getitem__)
         of_slug = partial(map, slugs.__getitem__)
         g._light = _Index(_mapping(state["light"], of_entry))
-        g._compact = _Index(_mapping(state["compact"], of_entry))
-        g._stem = _Index(_mapping(state["stem"], of_entry))
-        g._stem_compact = _Index(_mapping(state["stem_compact"], of_entry))
+
+        def exact_group() -> None:
+            # Names as typed are all in `_light`: most look-ups (and every bare name) need
+            # nothing else, so the other spellings' indexes can wait for their first use.
+            compact = _Index(_mapping(state["compact"], of_entry))
+            stem = _Index(_mapping(state["stem"], of_entry))
+            stem_compact = _Index(_mapping(state["stem_compact"], of_entry))
+            g._compact, g._stem, g._stem_compact = compact, stem, stem_compact
 
         def fuzzy_group() -> None:
             lights, stems, key_entries = state["fuzzy"]
@@ -1433,8 +1442,9 @@ class _IndexState:
             g._search = _SearchIndex.restored(slugs, state)
 
         if lazy:
-            g._pending = {"fuzzy": fuzzy_group, "search": search_group}
+            g._pending = {"exact": exact_group, "fuzzy": fuzzy_group, "search": search_group}
         else:
+            exact_group()
             fuzzy_group()
             search_group()
 

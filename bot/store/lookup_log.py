@@ -127,8 +127,7 @@ class LookupLog:
         del self._pending[:excess]
         self._dropped += excess
         log.warning(
-            "the look-up log cannot keep up; dropped the %d oldest unstored look-ups "
-            "(%d in all)",
+            "the look-up log cannot keep up; dropped the %d oldest unstored look-ups (%d in all)",
             excess,
             self._dropped,
         )
