@@ -1,8 +1,9 @@
 """The quicker ways the resolver takes on its slow paths give the answers of the plain ones.
 
 Suggestions score only names of a length that can reach the similarity cutoff, typo
-alignment turns away words that start otherwise before measuring them, and `find_by_name`
-keeps its answers per glossary. Each is checked here against the straightforward way.
+alignment turns away words that start otherwise before measuring them (and keys sharing a
+word with the query are grouped by another word's first letter), and `find_by_name` keeps
+its answers per glossary. Each is checked here against the straightforward way.
 """
 
 from __future__ import annotations
@@ -114,6 +115,78 @@ def test_a_word_turned_away_early_could_not_have_lined_up(typed: str, known: str
     cost = resolve_module._alignment_cost(lights, stems, key)
     accepted = _plain_word_check(stems[0], key.stems[0], lights[0], key.lights[0])
     assert (cost is not None) == accepted
+
+
+WORDS = st.text(alphabet="abdeiostuy", min_size=1, max_size=9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keys=st.lists(st.lists(WORDS, min_size=2, max_size=4), min_size=1, max_size=60),
+    typed=st.lists(WORDS, min_size=2, max_size=4),
+    position=st.integers(min_value=0, max_value=3),
+)
+def test_grouped_keys_align_as_the_whole_posting(
+    keys: list[list[str]], typed: list[str], position: int
+) -> None:
+    """`_ByInitials` leaves out only keys the alignment refuses, and keeps the others' order.
+
+    Keys of one word count share the word at `position`, as in a `_by_word` posting; words
+    whose stems start otherwise than the words ("y" endings) exercise the irregular keys.
+    """
+    count = len(typed)
+    position %= count
+    posting = []
+    for row, words in enumerate(keys):
+        words = (words * count)[:count]
+        words[position] = typed[position]
+        posting.append(
+            _FuzzyKey(
+                tuple(light(w) for w in words),
+                tuple(stem(w) for w in words),
+                _Entry(f"t{row}", Level.NAME, " ".join(words)),
+            )
+        )
+    lights = tuple(light(w) for w in typed)
+    stems = tuple(stem(w) for w in typed)
+
+    def aligned(candidates: list[_FuzzyKey]) -> list[tuple[_FuzzyKey, float]]:
+        costs = ((k, resolve_module._alignment_cost(lights, stems, k)) for k in candidates)
+        return [(k, cost) for k, cost in costs if cost is not None]
+
+    grouped = resolve_module._ByInitials(posting, position)
+    assert aligned(list(grouped.candidates(lights, stems))) == aligned(posting)
+
+
+@pytest.mark.parametrize(
+    ("typed", "wanted"),
+    [
+        ("attention router", "attention router"),  # exact
+        ("atention router", "attention router"),  # a typo after the first letter
+        ("tatention router", "attention router"),  # the first two letters swapped
+        ("attn router", "attention router"),  # an abbreviation beside an exact word
+        ("studies router", "studying router"),  # stems agree: "studi" for both
+    ],
+)
+def test_grouping_keeps_every_kind_of_match(typed: str, wanted: str) -> None:
+    """Of a posting of many keys sharing "router", the one the typed words line up with is
+    still among the candidates, whichever way they differ."""
+    others = [f"{first}{rest} router" for first in "bcdfghklmnpqrvwxz" for rest in ("ay", "oo")]
+    names = [wanted, *others]
+    posting = [
+        _FuzzyKey(
+            tuple(light(w) for w in name.split()),
+            tuple(stem(w) for w in name.split()),
+            _Entry(f"t{row}", Level.NAME, name),
+        )
+        for row, name in enumerate(names)
+    ]
+    lights = tuple(light(w) for w in typed.split())
+    stems = tuple(stem(w) for w in typed.split())
+    assert resolve_module._alignment_cost(lights, stems, posting[0]) is not None
+    candidates = list(resolve_module._ByInitials(posting, 1).candidates(lights, stems))
+    assert posting[0] in candidates
+    assert len(candidates) < len(posting) / 4  # and most of the others are left out
 
 
 class TestFindByNameMemo:
