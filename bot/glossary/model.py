@@ -107,11 +107,6 @@ class TermFields(_Part):
 class Term(TermFields):
     """A term plus where it came from. The slug is the file name without its extension."""
 
-    # Terms are read from JSON only by the cache, 10,000 at a start. Not looking every short
-    # text value up in pydantic's string cache makes that a tenth quicker, for about 4 MB more
-    # at 10,000 terms (equal short values are then separate strings).
-    model_config = ConfigDict(cache_strings="keys")
-
     slug: str
     source_path: str = ""
 
