@@ -93,6 +93,20 @@ class Lookup:
     slug: str | None
     at: datetime
 
+    @classmethod
+    def of(
+        cls,
+        user_id: str,
+        query: str,
+        status: str,
+        slug: str | None,
+        at: datetime,
+        *,
+        key: str | None = None,
+    ) -> Lookup:
+        """A look-up as `record_lookup` takes it: `key` defaults to `lookup_key(query)`."""
+        return cls(user_id, query, lookup_key(query) if key is None else key, status, slug, at)
+
 
 @dataclass(frozen=True)
 class RequestDraft:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 
-from bot.store.base import Clock, Lookup, Store, lookup_key, utc_now
+from bot.store.base import Clock, Lookup, Store, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,7 @@ class LookupLog:
         self, user_id: str, query: str, status: str, slug: str | None, *, key: str | None = None
     ) -> None:
         """Log one look-up (stored a moment later). Call it from the event loop."""
-        key = lookup_key(query) if key is None else key
-        self._pending.append(Lookup(user_id, query, key, status, slug, self._clock()))
+        self._pending.append(Lookup.of(user_id, query, status, slug, self._clock(), key=key))
         if len(self._pending) > self._max_pending:
             self._drop_oldest()
         if self._closing:

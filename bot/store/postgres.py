@@ -62,7 +62,6 @@ from bot.store.base import (
     StoreError,
     StoreUnavailableError,
     TermRequest,
-    lookup_key,
     utc_now,
 )
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS, SCHEMA_VERSION_POSTGRES
@@ -356,8 +355,7 @@ class PostgresStore:
         *,
         key: str | None = None,
     ) -> None:
-        key = lookup_key(query) if key is None else key
-        await self.record_lookups([Lookup(user_id, query, key, status, slug, self._now())])
+        await self.record_lookups([Lookup.of(user_id, query, status, slug, self._now(), key=key)])
 
     async def record_lookups(self, lookups: Sequence[Lookup]) -> None:
         rows = [(r.user_id, r.query, r.key, r.status, r.slug, r.at) for r in lookups]
