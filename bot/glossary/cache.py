@@ -186,6 +186,13 @@ def _json_line(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
+def _parsed(raw: bytes, path: str, slug: str, keep_details: bool) -> tuple[TermFile, bytes | None]:
+    """A term file's bytes parsed as load.py does, and its details line if details are kept
+    (without them, no field positions are kept either: only `validate` reads them)."""
+    parsed = parse_term_text(raw, TermFile(path=path, slug=slug), positions=keep_details)
+    return parsed, (_details(parsed) if keep_details else None)
+
+
 def _record(term_file: TermFile) -> bytes:
     """A parsed file's first two lines: its term (or null) and its problems."""
     term = term_file.term
@@ -667,12 +674,9 @@ class GlossaryCache:
 
             details = _NO_DETAILS if self.keep_details else None
             return "", _Entry(load_term_file(source.text), (b"null\n[]\n",), details)
-        parsed = parse_term_text(
-            source.raw, TermFile(path=source.text, slug=source.slug), positions=self.keep_details
-        )
+        parsed, kept = _parsed(source.raw, source.text, source.slug, self.keep_details)
         if parsed.term is not None:
             share_field_sets(parsed.term)
-        kept = _details(parsed) if self.keep_details else None
         sha = source.sha or ""
         term_file = CachedTermFile(
             parsed.path, parsed.slug, parsed.term, parsed.problems, kept, sha
@@ -1190,8 +1194,7 @@ def _parse_chunk(
         except OSError:
             done.append(("", b"", None))
             continue
-        parsed = parse_term_text(raw, TermFile(path=text, slug=slug), positions=keep_details)
-        details = _details(parsed) if keep_details else None
+        parsed, details = _parsed(raw, text, slug, keep_details)
         done.append((hashlib.sha256(raw).hexdigest(), _record(parsed), details))
     return done
 
