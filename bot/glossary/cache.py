@@ -557,8 +557,7 @@ class GlossaryCache:
         ):  # nothing changed, the usual restart: every file's entry is at hand
             manifest = old_files
             files = [reused[row].file for row in range(len(names))]
-            _touch(self._terms_file(folder))  # in use: not to be tidied away as unused
-            _touch(self._details_file(folder))
+            self._mark_in_use(folder)
         else:
             sources = _sources(prefix, names, old_files, reused, hashes)
             files, manifest = self._assemble(folder, sources, reused, old, damaged=entries is None)
@@ -661,9 +660,13 @@ class GlossaryCache:
         if damaged or old is None or manifest != old.files:
             self._write(folder, manifest, entries, old)
         else:
-            _touch(self._terms_file(folder))  # in use: not to be tidied away as unused
-            _touch(self._details_file(folder))
+            self._mark_in_use(folder)
         return [entry.file for entry in entries], manifest
+
+    def _mark_in_use(self, folder: Path) -> None:
+        """Touch the folder's terms and details files, so they are not tidied away as unused."""
+        _touch(self._terms_file(folder))
+        _touch(self._details_file(folder))
 
     def _parse_here(self, source: _Source) -> tuple[str, _Entry]:
         """A file parsed in this process (read first if it was not), and the hash of its bytes."""
