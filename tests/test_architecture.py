@@ -54,7 +54,7 @@ def test_only_the_slack_layer_imports_slack_libraries(path: Path) -> None:
     assert offending(imported_modules(path), SLACK_LIBRARIES) == []
 
 
-@pytest.mark.parametrize("command", ["validate", "define", "resolve", "render", "new"])
+@pytest.mark.parametrize("command", ["validate", "define", "resolve", "render", "new", "cache"])
 def test_glossary_commands_start_without_the_slack_stack(command: str) -> None:
     """Maintainers' commands load no Bolt, aiohttp or playground: most of a start-up's time."""
     code = (

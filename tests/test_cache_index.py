@@ -86,6 +86,30 @@ class TestSavedIndex:
         assert dict(restored.terms) == dict(fresh.terms)
         assert loaded.problems == load_glossary(folder).problems
 
+    def test_an_index_saved_by_another_process_is_the_one_built_here(
+        self, folder: Path, tmp_path: Path
+    ) -> None:
+        """Another process hashes strings with another seed: the index must not depend on it
+        (the order of a set of a term's spellings once did), or ties could be answered
+        differently after a restart than before it."""
+        saved_by = [
+            "import sys; from bot.glossary.cache import GlossaryCache, load_indexed",
+            "c = GlossaryCache(sys.argv[2]); load_indexed(sys.argv[1], c); c.wait()",
+        ]
+        for seed in ("1", "2"):
+            cache_dir = tmp_path / f"cache-{seed}"
+            subprocess.run(
+                [sys.executable, "-c", "\n".join(saved_by), str(folder), str(cache_dir)],
+                env={**os.environ, "PYTHONHASHSEED": seed},
+                cwd=REPO,
+                check=True,
+                timeout=120,
+            )
+        one, two = (next((tmp_path / f"cache-{seed}").glob("*.index.bin")) for seed in ("1", "2"))
+        assert one.read_bytes() == two.read_bytes()
+        _, restored = load_indexed(folder, GlossaryCache(tmp_path / "cache-1"))
+        assert restored.index_state() == Glossary(load_glossary(folder).terms).index_state()
+
     def test_a_changed_file_means_a_new_index(self, folder: Path, tmp_path: Path) -> None:
         cache = GlossaryCache(tmp_path / "cache")
         load_indexed(folder, cache)

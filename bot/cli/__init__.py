@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "resolve",
     "render",
     "new",
+    "cache",
     "serve",
     "socket",
     "playground",

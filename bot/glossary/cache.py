@@ -795,6 +795,26 @@ class GlossaryCache:
             thread.join(timeout)
         self._writers = [t for t in self._writers if t.is_alive()]
 
+    def holds(self, folder: Path, loaded: LoadedGlossary) -> bool:
+        """Whether this cache holds `loaded` (a load of `folder` through it) whole: its terms
+        and its index, so that the next load of the same files parses and indexes nothing."""
+        digest = loaded.digest if isinstance(loaded, CachedLoad) else ""
+        if not digest or not self._usable_dir(create=False):
+            return False
+        index = self._saved_index(folder, digest)
+        if index is None:
+            return False
+        index.close()
+        terms = self._read_terms_file(folder)
+        if terms is None:
+            return False
+        try:
+            return _digest(terms.files) == digest and all(True for _ in terms.entries())
+        except ValueError:  # fails its CRC, or cut short
+            return False
+        finally:
+            terms.close()
+
     def _saved_index(self, folder: Path, digest: str) -> _Sections | None:
         """The saved index of exactly these files, to be read section by section; else None."""
         if not self._usable_dir(create=False):

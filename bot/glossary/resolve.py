@@ -477,7 +477,10 @@ class Glossary:
         for alias in term.aliases:
             self._add_name(slug, alias, Level.ALIAS)
         for text in (term.term, *term.aliases):
-            for acronym in derived_acronyms(text):
+            # Sorted, and forms below deduplicated in order rather than through a set: a set's
+            # order changes with each process's string hashing, and a saved index is read by
+            # another process than the one that built it, which must answer every tie the same.
+            for acronym in sorted(derived_acronyms(text)):
                 # Two letters from an alias are too weak a signal: "risk log" is not RL.
                 if acronym in RESERVED_ACRONYMS or (len(acronym) <= 2 and text is not term.term):
                     continue
@@ -507,16 +510,16 @@ class Glossary:
         if stems == lights:  # most words have no suffix to strip: one tuple serves both
             stems = lights
         key = _FuzzyKey(lights, stems, entry)
-        if len(stems) == 1:
-            for form in {lights[0], stems[0]}:
+        if len(stems) == 1:  # each form once, in a fixed order (see _index_term)
+            for form in dict.fromkeys((lights[0], stems[0])):
                 self._single[form[0]].add(form, key)
         else:
             phrases = self._phrases[(len(stems), _initials(stems))]
-            for form in {"".join(lights), "".join(stems)}:
+            for form in dict.fromkeys(("".join(lights), "".join(stems))):
                 phrases.add(form, key)
             for position, word in enumerate(stems):
                 self._by_word[(len(stems), position, word)].append(key)
-        for compact in {compact_light, compact_stem}:
+        for compact in dict.fromkeys((compact_light, compact_stem)):
             if len(compact) >= _COMPACT_MIN:
                 self._compacts[(compact[0], len(compact))].add(compact, entry)
         self._names_by_letter[light_form[0]].add(light_form, slug)
