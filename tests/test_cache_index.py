@@ -110,6 +110,38 @@ class TestSavedIndex:
         _, restored = load_indexed(folder, GlossaryCache(tmp_path / "cache-1"))
         assert restored.index_state() == Glossary(load_glossary(folder).terms).index_state()
 
+    def test_the_log_says_what_came_from_the_cache(
+        self, folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """For an operator wondering why a start was slow: what was parsed, what was read."""
+        count = len(list(folder.glob("*.yml")))
+
+        def start() -> list[str]:
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="bot.glossary.cache"):
+                load_indexed(folder, cache := GlossaryCache(tmp_path / "cache"))
+                cache.wait()
+            return [r.getMessage() for r in caplog.records]
+
+        assert start() == [
+            f"glossary cache: {count} files parsed (new, changed or not cached), "
+            "0 read from the cache",
+            "glossary cache: index built; saving it in the background",
+        ]
+        assert start() == [
+            f"glossary cache: 0 files parsed (new, changed or not cached), "
+            f"{count} read from the cache",
+            "glossary cache: index read from the cache",
+        ]
+        (folder / "model-card.yml").write_text(
+            (folder / "model-card.yml").read_text().replace("aliases:\n", "aliases:\n- mcard\n")
+        )
+        assert start() == [
+            "glossary cache: 1 file parsed (new, changed or not cached), "
+            f"{count - 1} read from the cache",
+            "glossary cache: index built; saving it in the background",
+        ]
+
     def test_a_changed_file_means_a_new_index(self, folder: Path, tmp_path: Path) -> None:
         cache = GlossaryCache(tmp_path / "cache")
         load_indexed(folder, cache)

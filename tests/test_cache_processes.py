@@ -135,6 +135,22 @@ class TestHashedInAChild:
         assert all(isinstance(f, CachedTermFile) for f in cached.files if f.term is not None)
         assert snapshot(cached) == snapshot(load_glossary(folder))
 
+    def test_the_log_says_nothing_was_parsed(
+        self,
+        folder: Path,
+        tmp_path: Path,
+        in_children: dict[str, list[Any]],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        load_glossary(folder, cache=GlossaryCache(tmp_path / "c"))
+        with caplog.at_level(logging.INFO, logger="bot.glossary.cache"):
+            load_glossary(folder, cache=GlossaryCache(tmp_path / "c"))
+        count = len(list(folder.glob("*.y*ml")))
+        assert in_children["hashes"][-1] is not None
+        assert [r.getMessage() for r in caplog.records] == [
+            f"glossary cache: {count} files read from the cache, none parsed"
+        ]
+
     def test_edited_deleted_and_added_files(
         self, folder: Path, tmp_path: Path, in_children: dict[str, list[Any]]
     ) -> None:

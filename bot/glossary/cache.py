@@ -558,6 +558,7 @@ class GlossaryCache:
             manifest = old_files
             files = [reused[row].file for row in range(len(names))]
             self._mark_in_use(folder)
+            log.info("glossary cache: %s read from the cache, none parsed", _files(len(names)))
         else:
             sources = _sources(prefix, names, old_files, reused, hashes)
             files, manifest = self._assemble(folder, sources, reused, old, damaged=entries is None)
@@ -641,6 +642,11 @@ class GlossaryCache:
         """
         parsed: dict[int, tuple[str, _Entry | None]] = {}
         to_parse = [at for at, source in enumerate(sources) if source.row is None]
+        log.info(
+            "glossary cache: %s parsed (new, changed or not cached), %d read from the cache",
+            _files(len(to_parse)),
+            len(sources) - len(to_parse),
+        )
         if len(to_parse) >= CHILD_PROCESS_MIN_FILES:
             apart = _parse_in_workers([sources[at] for at in to_parse], self.keep_details)
             if apart is not None:
@@ -776,10 +782,12 @@ class GlossaryCache:
                 )
             else:
                 _touch(self._index_file(folder))
+                log.info("glossary cache: index read from the cache")
                 return restored
         with paused_gc():
             glossary = Glossary(terms, defer_search=True)  # built by warm() or first search
         if digest:
+            log.info("glossary cache: index built; saving it in the background")
             thread = threading.Thread(
                 target=self._write_index,
                 args=(folder, digest, glossary),
@@ -1088,6 +1096,10 @@ def _read_all(path: str) -> bytes:
     finally:
         os.close(fd)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'' if count == 1 else 's'}"
 
 
 def _touch(path: Path) -> None:
