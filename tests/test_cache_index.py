@@ -16,7 +16,7 @@ import pytest
 
 from bot.glossary.cache import GlossaryCache, load_indexed
 from bot.glossary.load import load_glossary
-from bot.glossary.resolve import Glossary
+from bot.glossary.resolve import Glossary, JsonText
 
 REPO = Path(__file__).resolve().parents[1]
 STARTER = REPO / "terms"
@@ -141,6 +141,27 @@ class TestSavedIndex:
             f"{count - 1} read from the cache",
             "glossary cache: index built; saving it in the background",
         ]
+
+    def test_an_index_written_in_many_pieces_reads_back_whole(
+        self,
+        folder: Path,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """The largest sections are written a batch of rows at a time (thousands, so a small
+        glossary would fit in one): with batches of three, every section is cut many times."""
+        monkeypatch.setattr(JsonText, "BATCH", 3)
+        cache = GlossaryCache(tmp_path / "cache")
+        _, built = load_indexed(folder, cache)
+        cache.wait()
+        with caplog.at_level(logging.INFO):
+            _, restored = load_indexed(folder, GlossaryCache(tmp_path / "cache"))
+            restored.warm()  # reads every section; one that did not decode would be rebuilt
+        assert "glossary cache: index read from the cache" in caplog.messages
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert restored.index_state() == built.index_state()
+        assert answers(restored) == answers(Glossary(load_glossary(folder).terms))
 
     def test_a_changed_file_means_a_new_index(self, folder: Path, tmp_path: Path) -> None:
         cache = GlossaryCache(tmp_path / "cache")
@@ -304,3 +325,15 @@ class TestCommandLine:
         assert "broken.yml:2:1: error: duplicate key 'term'" in self.run(
             "validate", str(folder), cache=cache
         )
+
+
+@pytest.mark.parametrize(
+    "count", [0, 1, JsonText.BATCH, JsonText.BATCH + 1, 2 * JsonText.BATCH + 3]
+)
+def test_columns_in_pieces_are_the_json_of_the_whole(count: int) -> None:
+    keys = [f"key {i}" for i in range(count)]
+    rows = [[i, i + 1] if i % 2 else [] for i in range(count)]
+    pieces = list(JsonText.columns(keys, iter(rows)))
+    assert json.loads(b"".join(pieces)) == [keys, rows]
+    assert b"".join(pieces) == json.dumps([keys, rows], separators=(",", ":")).encode()
+    assert len(pieces) == 2 + -(-count // JsonText.BATCH)  # rows never all made at once

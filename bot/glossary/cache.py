@@ -59,7 +59,7 @@ import threading
 import time
 import zlib
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -77,10 +77,11 @@ from bot.glossary.load import (
     load_glossary,
     parse_term_text,
     paused_gc,
+    return_freed_memory,
 )
 from bot.glossary.model import Term
 from bot.glossary.problems import Problem, Severity
-from bot.glossary.resolve import Glossary
+from bot.glossary.resolve import Glossary, JsonText
 
 log = logging.getLogger(__name__)
 
@@ -854,6 +855,7 @@ class GlossaryCache:
         """Save the index one section at a time, so it is never all in memory as JSON."""
         with paused_gc():
             self._write_sections(folder, digest, glossary)
+        return_freed_memory()
 
     def _write_sections(self, folder: Path, digest: str, glossary: Glossary) -> None:
         try:
@@ -862,14 +864,20 @@ class GlossaryCache:
                 sections: dict[str, list[Any]] = {}
                 offset = 0
                 for name, value in glossary.index_sections():
-                    if isinstance(value, array):
-                        data, kind = value.tobytes(), f"array:{value.typecode}"
+                    pieces: Iterable[bytes | memoryview]
+                    if isinstance(value, array):  # written from its own memory, not a copy
+                        pieces, kind = [memoryview(value).cast("B")], f"array:{value.typecode}"
+                    elif isinstance(value, JsonText):
+                        pieces, kind = value, "json"
                     else:
-                        data, kind = json.dumps(value, separators=(",", ":")).encode(), "json"
-                    writer.line(data)
-                    sections[name] = [kind, offset, len(data), zlib.crc32(data)]
-                    offset += len(data)
-                    del data, value
+                        pieces, kind = [json.dumps(value, separators=(",", ":")).encode()], "json"
+                    length = crc = 0
+                    for piece in pieces:
+                        writer.line(piece)
+                        length, crc = length + len(piece), zlib.crc32(piece, crc)
+                    sections[name] = [kind, offset, length, crc]
+                    offset += length
+                    del pieces, value
                 trailer = json.dumps(
                     {
                         "format": FORMAT,
@@ -974,7 +982,7 @@ class _CacheWriter:
     def header(self, header: dict[str, Any]) -> None:
         self.line(json.dumps(header, separators=(",", ":")).encode() + b"\n")
 
-    def line(self, line: bytes) -> None:
+    def line(self, line: bytes | memoryview) -> None:
         if self.handle is not None:
             if self.checksum:
                 self.crc = zlib.crc32(line, self.crc)

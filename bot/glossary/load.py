@@ -8,14 +8,17 @@ construct plain Python data from the same tree and hand it to the pydantic model
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
+import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 import yaml
 from pydantic import ValidationError
@@ -182,6 +185,33 @@ def paused_gc(*, freeze: bool = False) -> Iterator[None]:
                     gc.freeze()
                 if _gc_was_enabled:
                     gc.enable()
+
+
+def return_freed_memory() -> None:
+    """Give the C heap's free pages back to the system, after a large build frees much.
+
+    Building an index frees many mid-sized blocks between blocks still in use (a posting list
+    per word, once copied into one flat array): the C library keeps such pages for reuse, so
+    they stay in the process's resident memory, and what is allocated next (the saved index,
+    a reload) adds to them instead of reusing them. At 10,000 terms that is some 10 MB of the
+    peak. Only glibc has `malloc_trim`; elsewhere this does nothing.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library this process already uses
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return cast("Callable[[int], int]", trim)
 
 
 def load_term_file(path: str | Path) -> TermFile:

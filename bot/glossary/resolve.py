@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import heapq
 import itertools
+import json
 import logging
 import math
 import re
@@ -51,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar, ca
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.glossary.load import LoadedGlossary, load_glossary
+from bot.glossary.load import LoadedGlossary, load_glossary, return_freed_memory
 from bot.glossary.model import Term
 from bot.glossary.normalize import (
     DOMAIN_QUALIFIERS,
@@ -363,6 +364,7 @@ class Glossary:
                 search.add(term)
             search.freeze()
             self._search = search
+            return_freed_memory()  # what the copy left free since its last time
 
         if defer_search:
             self._pending = {"search": build_search}
@@ -398,15 +400,19 @@ class Glossary:
         puts the saved keys back. Entries and typo keys are written once, in tables, and
         referred to by their row, so the state is small and quick to decode.
         """
-        return {
-            name: [value.typecode, base64.b64encode(value.tobytes()).decode("ascii")]
-            if isinstance(value, array)
-            else value
-            for name, value in self.index_sections()
-        }
+        state: dict[str, Any] = {}
+        for name, value in self.index_sections():
+            if isinstance(value, array):
+                state[name] = [value.typecode, base64.b64encode(value.tobytes()).decode("ascii")]
+            elif isinstance(value, JsonText):
+                state[name] = value.decoded()
+            else:
+                state[name] = value
+        return state
 
     def index_sections(self) -> Iterator[tuple[str, Any]]:
-        """`index_state()` one section at a time, with the search postings as `array`s.
+        """`index_state()` one section at a time, with the search postings as `array`s and the
+        largest sections as `JsonText` (each is read to its end before the next is asked for).
 
         For writing a large index without holding all of it as JSON at once; any mapping of
         these names to these values (or their JSON forms) restores it.
@@ -1167,14 +1173,25 @@ class _SearchIndex:
             postings[1].append(tf)
         self._lengths.append(float(sum(weighted.values())))
 
+    # Postings copied between handing the freed per-word arrays back to the system.
+    RETURN_FREED_EVERY = 131_072
+
     def freeze(self) -> None:
         building, self._building = self._building, {}
+        copied = 0
         for word in list(building):
             ids, tfs = building.pop(word)  # freed as they are copied: no second copy at once
             self._rows[word] = len(self._offsets) - 1
             self._ids.extend(ids)
             self._tfs.extend(tfs)
             self._offsets.append(len(self._ids))
+            # The flat arrays cannot grow into the small blocks the per-word ones leave free
+            # in the heap: given back as the copy goes, they never all count at once.
+            copied += len(ids)
+            del ids, tfs
+            if copied >= self.RETURN_FREED_EVERY:
+                return_freed_memory()
+                copied = 0
         if self._lengths:
             self._average = sum(self._lengths) / len(self._lengths)
 
@@ -1259,15 +1276,54 @@ _DEFERRED = {
 _DEFERRED_LOCK = threading.RLock()
 
 
+class JsonText:
+    """A section of `Glossary.index_sections` as JSON text, made and handed out in pieces.
+
+    A mapping of 30,000 keys to rows is a few hundred KB as text, but several MB as lists of
+    int objects: made a batch at a time, they never all exist at once.
+    """
+
+    BATCH = 2048
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._pieces
+
+    def decoded(self) -> Any:
+        return json.loads(b"".join(self))
+
+    @classmethod
+    def columns(cls, keys: list[Any], rows: Iterable[Any]) -> JsonText:
+        """`[keys, [row, ...]]`, with each row made only when its batch is written."""
+
+        def pieces() -> Iterator[bytes]:
+            yield b"[" + _json_bytes(keys) + b",["
+            comma = b""
+            pending = iter(rows)
+            while batch := list(itertools.islice(pending, cls.BATCH)):
+                yield comma + _json_bytes(batch)[1:-1]
+                comma = b","
+            yield b"]]"
+
+        return cls(pieces())
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
 class _IndexState:
     """How `Glossary.index_sections` writes the index out and `restore` reads it back.
 
     Entries and typo keys become rows of tables (an entry is shared by up to eight
-    structures), mappings become a column of keys beside a column of row lists, tuples become
-    lists, and the search postings stay flat arrays. Each section can be saved and restored
-    on its own, so neither side ever holds the whole index twice; `restore` reads each
-    section once, in its own order, and turns columns back into objects with `map` and `zip`,
-    whose loops run in C. It checks that the saved terms and order are exactly those
+    structures; equal ones, such as a name and its slug's spelling of it, share one row, and
+    one object once restored), mappings become a column of keys beside a column of row lists,
+    tuples become lists, and the search postings stay flat arrays. Each section can be saved
+    and restored on its own, so neither side ever holds the whole index twice; `restore`
+    reads each section once, in its own order, and turns columns back into objects with `map`
+    and `zip`, whose loops run in C. It checks that the saved terms and order are exactly those
     `Glossary(terms)` would index, and raises otherwise.
     """
 
@@ -1275,27 +1331,34 @@ class _IndexState:
 
     @staticmethod
     def sections(g: Glossary) -> Iterator[tuple[str, Any]]:
+        # A deferred search index is built now, before the tables below exist: building it
+        # briefly holds its postings twice, which should not come on top of them.
+        search = g._search
         slug_rows = g._positions
-        entry_rows: dict[int, int] = {}
-        entries: tuple[list[int], list[int], list[str]] = ([], [], [])
-        fuzzy_rows: dict[int, int] = {}
-        fuzzy: tuple[list[list[str]], list[list[str]], list[int]] = ([], [], [])
+        # The tables are held until the last sections, while everything else is written: as
+        # arrays, and the key tuples themselves (JSON writes a tuple as a list), they cost a
+        # fraction of what lists of new int and list objects would.
+        entry_rows: dict[_Entry, int] = {}
+        entries: tuple[array[int], array[int], list[str]] = (array("i"), array("b"), [])
+        fuzzy_rows: dict[_FuzzyKey, int] = {}
+        fuzzy: tuple[list[tuple[str, ...]], list[tuple[str, ...]], array[int]]
+        fuzzy = ([], [], array("i"))
 
         def entry(e: _Entry) -> int:
-            row = entry_rows.get(id(e))
+            row = entry_rows.get(e)
             if row is None:
-                row = entry_rows[id(e)] = len(entries[0])
+                row = entry_rows[e] = len(entries[2])
                 entries[0].append(slug_rows[e.slug])
                 entries[1].append(int(e.level))
                 entries[2].append(e.display)
             return row
 
         def key(k: _FuzzyKey) -> int:
-            row = fuzzy_rows.get(id(k))
+            row = fuzzy_rows.get(k)
             if row is None:
-                row = fuzzy_rows[id(k)] = len(fuzzy[0])
-                fuzzy[0].append(list(k.lights))
-                fuzzy[1].append(list(k.stems))
+                row = fuzzy_rows[k] = len(fuzzy[0])
+                fuzzy[0].append(k.lights)
+                fuzzy[1].append(k.stems)
                 fuzzy[2].append(entry(k.entry))
             return row
 
@@ -1309,24 +1372,35 @@ class _IndexState:
             rows = [sorted(slug_rows[s] for s in items) for items in mapping.values()]
             return [list(mapping), rows]
 
+        # The large sections, as the same JSON text made a batch of rows at a time.
+        def entries_text(mapping: Mapping[str, list[_Entry]]) -> JsonText:
+            rows = ([entry(e) for e in items] for items in mapping.values())
+            return JsonText.columns(list(mapping), rows)
+
+        def slugs_text(mapping: Mapping[str, Iterable[str]]) -> JsonText:
+            rows = (sorted(slug_rows[s] for s in items) for items in mapping.values())
+            return JsonText.columns(list(mapping), rows)
+
         yield "version", _IndexState.VERSION
         yield "slugs", list(g._terms)
         yield "name_keys", [g._name_keys[slug] for slug in g._terms]
         yield "max_key_words", g._max_key_words
-        yield "light", of_entries(g._light.keys)
-        yield "compact", of_entries(g._compact.keys)
-        yield "stem", of_entries(g._stem.keys)
-        yield "stem_compact", of_entries(g._stem_compact.keys)
+        yield "light", entries_text(g._light.keys)
+        yield "compact", entries_text(g._compact.keys)
+        yield "stem", entries_text(g._stem.keys)
+        yield "stem_compact", entries_text(g._stem_compact.keys)
         yield (
             "phrases",
-            [
+            JsonText.columns(
                 [list(k) for k in g._phrases],
-                [of_keys(dict(c.items())) for c in g._phrases.values()],
-            ],
+                (of_keys(dict(c.items())) for c in g._phrases.values()),
+            ),
         )
         yield (
             "by_word",
-            [[list(k) for k in g._by_word], [[key(k) for k in ks] for ks in g._by_word.values()]],
+            JsonText.columns(
+                [list(k) for k in g._by_word], ([key(k) for k in ks] for ks in g._by_word.values())
+            ),
         )
         yield "single", [list(g._single), [of_keys(dict(c.items())) for c in g._single.values()]]
         yield (
@@ -1343,10 +1417,13 @@ class _IndexState:
                 [of_slugs(dict(c.items())) for c in g._names_by_letter.values()],
             ],
         )
-        yield "name_words", of_slugs(g._name_words)
-        yield from g._search.sections()
-        yield "entries", list(entries)  # last: the structures above fill the tables
-        yield "fuzzy", list(fuzzy)
+        yield "name_words", slugs_text(g._name_words)
+        yield from search.sections()
+        entry_rows.clear()
+        fuzzy_rows.clear()
+        # Last: the structures above fill the tables.
+        yield "entries", [entries[0].tolist(), entries[1].tolist(), entries[2]]
+        yield "fuzzy", [fuzzy[0], fuzzy[1], fuzzy[2].tolist()]
 
     @staticmethod
     def restore(
