@@ -175,6 +175,76 @@ class TestChanges:
         assert snapshot(cached) == snapshot(load_glossary(folder))
 
 
+class TestReloadThroughOneCache:
+    """A bot reloads through the cache it started with: the term of a file whose bytes did not
+    change is the one already in memory, so the old glossary and the new share it (one copy,
+    not two), and every change still shows."""
+
+    def test_unchanged_files_give_the_same_terms(self, tmp_path: Path, cache_dir: Path) -> None:
+        folder = term_folder(tmp_path)
+        cache = GlossaryCache(cache_dir, keep_details=False)
+        first = load_glossary(folder, cache=cache)
+        edited = folder / "model-card.yml"
+        edited.write_text(edited.read_text().replace("term: model card", "term: model cards"))
+
+        second = load_glossary(folder, cache=cache)
+        assert snapshot(second) == snapshot(load_glossary(folder))
+        before = {t.source_path: t for t in first.terms}
+        shared = 0
+        for term in second.terms:
+            if term.source_path == str(edited):
+                assert term is not before[term.source_path]
+                assert term.term == "model cards"
+            else:
+                assert term is before[term.source_path]
+                shared += 1
+        assert shared == len(first.terms) - 1
+        third = load_glossary(folder, cache=cache)
+        assert snapshot(third) == snapshot(load_glossary(folder))
+        assert all(a is b for a, b in zip(third.terms, second.terms, strict=True))
+
+    def test_another_cache_file_shares_nothing(self, tmp_path: Path, cache_dir: Path) -> None:
+        """Terms are shared only when the cache file is of exactly the files last loaded: one
+        written by another process for other bytes of a file is read, not trusted to match."""
+        folder = term_folder(tmp_path)
+        cache = GlossaryCache(cache_dir, keep_details=False)
+        first = load_glossary(folder, cache=cache)
+        path = folder / "model-card.yml"
+        path.write_text(path.read_text().replace("term: model card", "term: model cards"))
+        load_glossary(folder, cache=GlossaryCache(cache_dir, keep_details=False))  # elsewhere
+
+        again = load_glossary(folder, cache=cache)
+        assert snapshot(again) == snapshot(load_glossary(folder))
+        assert not {id(t) for t in again.terms} & {id(t) for t in first.terms}
+
+    def test_a_file_changed_back_is_its_old_self_again(
+        self, tmp_path: Path, cache_dir: Path
+    ) -> None:
+        folder = term_folder(tmp_path)
+        cache = GlossaryCache(cache_dir, keep_details=False)
+        load_glossary(folder, cache=cache)
+        path = folder / "model-card.yml"
+        original = path.read_text()
+        path.write_text(original.replace("term: model card", "term: model cards"))
+        assert {t.slug: t.term for t in load_glossary(folder, cache=cache).terms}[
+            "model-card"
+        ] == "model cards"
+        path.write_text(original)
+        reverted = load_glossary(folder, cache=cache)
+        assert {t.slug: t.term for t in reverted.terms}["model-card"] == "model card"
+        assert snapshot(reverted) == snapshot(load_glossary(folder))
+
+    def test_problems_are_not_counted_twice(self, tmp_path: Path, cache_dir: Path) -> None:
+        """A shared file's problems are its own list, read again, never added to."""
+        folder = term_folder(tmp_path)
+        cache = GlossaryCache(cache_dir)
+        expected = report(load_glossary(folder))
+        for _ in range(3):
+            loaded = load_glossary(folder, cache=cache)
+            assert report(loaded) == expected
+            assert loaded.problems == load_glossary(folder).problems
+
+
 def cache_files(cache_dir: Path, suffix: str = ".terms.jsonl") -> list[Path]:
     return sorted(cache_dir.glob(f"*{suffix}"))
 

@@ -323,12 +323,19 @@ def share_field_sets(term: Term) -> None:
 _validate_term_json = Term.__pydantic_validator__.validate_json  # Term.model_validate_json
 
 
-def _from_record(lines: tuple[bytes, bytes], source: _Source) -> CachedTermFile:
-    """A cached file's term, validated by the model as YAML's would be, and its problems."""
+def _from_record(
+    lines: tuple[bytes, bytes], source: _Source, known: Term | None = None
+) -> CachedTermFile:
+    """A cached file's term, validated by the model as YAML's would be, and its problems.
+
+    `known`: the term already made from this very record (same file, same bytes), used as is.
+    """
     term_line, problems_line = lines
     term = None
     body = term_line.rstrip()
-    if body != b"null":
+    if body != b"null" and known is not None:
+        term = known
+    elif body != b"null":
         # The saved term lacks its slug and path (the same folder may be named another way):
         # add them to the JSON, so pydantic parses and validates it in one pass.
         if not body.endswith(b"}"):
@@ -443,6 +450,11 @@ class GlossaryCache:
         self.keep_details = keep_details
         self._code = code_fingerprint()
         self._writers: list[threading.Thread] = []
+        # The terms of the last load, by path, with the digest of its files and hashes. When
+        # the next load (a reload) finds the cache file of exactly those files, an unchanged
+        # file's term is the one already in memory: the glossary being replaced and the next
+        # one share it instead of holding two copies, and it is not validated again.
+        self._last_terms: tuple[str, dict[str, Term]] = ("", {})
         if self._code is None:
             _warn_once("no-source", "glossary cache: the bot's source cannot be read; cache off")
 
@@ -563,7 +575,10 @@ class GlossaryCache:
         else:
             sources = _sources(prefix, names, old_files, reused, hashes)
             files, manifest = self._assemble(folder, sources, reused, old, damaged=entries is None)
-        return CachedLoad(str(folder), tuple(files), digest=_digest(manifest))
+        loaded = CachedLoad(str(folder), tuple(files), digest=_digest(manifest))
+        # Keyed by each term's own path string, so the table holds no strings of its own.
+        self._last_terms = (loaded.digest, {t.source_path: t for t in loaded.terms})
+        return loaded
 
     def _read_terms_file(self, folder: Path) -> _OldTerms | None:
         """The terms file of an earlier load, if it is of this code; its entries unchecked yet.
@@ -606,12 +621,15 @@ class GlossaryCache:
         if not wanted:
             return {}
         rebuilt: dict[int, tuple[CachedTermFile, tuple[int, int]]] = {}
+        digest, last_terms = self._last_terms
+        in_memory = last_terms if digest == _digest(old.files) else {}
         try:
             for row, lines, span in old.entries():
                 if row in wanted:
                     name, sha = wanted[row]  # the hash it had: an entry is kept only if it has it
                     source = _Source(prefix + name, name, _slug(name), sha, row, None)
-                    rebuilt[row] = (_from_record(lines, source), span)
+                    known = in_memory.get(source.text)
+                    rebuilt[row] = (_from_record(lines, source, known), span)
         except (ValueError, KeyError, TypeError, IndexError, pydantic_core.ValidationError):
             _warn_once(
                 f"bad:{self._terms_file(folder)}", "glossary cache: ignoring a damaged cache file"
