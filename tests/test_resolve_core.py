@@ -258,6 +258,16 @@ class TestSearch:
         assert glossary.search("blockchain") == []
         assert glossary.search("") == []
 
+    def test_a_word_said_more_often_ranks_higher_even_past_the_count_kept(self) -> None:
+        """Counts are kept in 16 bits of halves; a definition that repeats a word 40,000
+        times is still indexed (at the ceiling) and still ranks above one that says it less."""
+        flood = make_term("flood gate", text="flood " * 40_000)
+        once = make_term("calm gate", text="a flood once")
+        glossary = Glossary([*TERMS, flood, once])
+        assert slugs(glossary.search("flood"))[:2] == ["flood-gate", "calm-gate"]
+        restored = Glossary.from_index_state([*TERMS, flood, once], glossary.index_state())
+        assert slugs(restored.search("flood")) == slugs(glossary.search("flood"))
+
 
 class TestBrowse:
     """Listing by category, role and status, and the categories themselves."""

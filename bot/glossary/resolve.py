@@ -1120,6 +1120,7 @@ def compound_acronyms(name: str) -> set[str]:
 
 # How much an occurrence of a word counts, by where it is; the text (definitions) counts 1.
 _NAME_WEIGHT, _ALIAS_WEIGHT, _CATEGORY_WEIGHT = 3.0, 2.0, 1.5
+_MAX_HALVES = 0xFFFF  # the largest term frequency a search posting holds, in halves
 
 
 class _SearchIndex:
@@ -1135,13 +1136,15 @@ class _SearchIndex:
 
     def __init__(self) -> None:
         self._slugs: list[str] = []
-        self._building: dict[str, tuple[array[int], array[float]]] = {}
+        self._building: dict[str, tuple[array[int], array[int]]] = {}
         self._rows: dict[str, int] = {}
         self._offsets: array[int] = array("Q", [0])
         self._ids: array[int] = array("I")
-        # Term frequencies are small multiples of 0.5 (counts times 3, 2, 1.5 or 1), which
-        # single precision holds exactly: half the memory of doubles, the same scores.
-        self._tfs: array[float] = array("f")
+        # Term frequencies are multiples of 0.5 (counts times 3, 2, 1.5 or 1): kept as counts
+        # of halves in 16 bits, a quarter of the memory of doubles, and the same scores. Only
+        # a word written over 32,000 times in one term would reach the ceiling (and BM25 gives
+        # such counts all but the same score anyway).
+        self._tfs: array[int] = array("H")
         self._lengths: array[float] = array("d")
         self._average = 1.0
 
@@ -1168,9 +1171,9 @@ class _SearchIndex:
         for word, tf in weighted.items():
             postings = building.get(word)
             if postings is None:
-                postings = building[word] = (array("I"), array("f"))
+                postings = building[word] = (array("I"), array("H"))
             postings[0].append(position)
-            postings[1].append(tf)
+            postings[1].append(min(int(tf * 2), _MAX_HALVES))
         self._lengths.append(float(sum(weighted.values())))
 
     # Postings copied between handing the freed per-word arrays back to the system.
@@ -1205,7 +1208,8 @@ class _SearchIndex:
             start, end = self._offsets[row], self._offsets[row + 1]
             count = end - start
             idf = math.log(1 + (total - count + 0.5) / (count + 0.5))
-            for position, tf in zip(self._ids[start:end], self._tfs[start:end], strict=True):
+            for position, halves in zip(self._ids[start:end], self._tfs[start:end], strict=True):
+                tf = halves * 0.5
                 norm = 1 - self.B + self.B * self._lengths[position] / self._average
                 scores[position] += idf * tf * (self.K1 + 1) / (tf + self.K1 * norm)
         slugs = self._slugs
@@ -1327,7 +1331,7 @@ class _IndexState:
     `Glossary(terms)` would index, and raises otherwise.
     """
 
-    VERSION = 3
+    VERSION = 4
 
     @staticmethod
     def sections(g: Glossary) -> Iterator[tuple[str, Any]]:
