@@ -622,7 +622,8 @@ class GlossaryCache:
             return {}
         rebuilt: dict[int, tuple[CachedTermFile, tuple[int, int]]] = {}
         digest, last_terms = self._last_terms
-        in_memory = last_terms if digest == _digest(old.files) else {}
+        # Only a reload has terms in memory: a start does not hash the file list for nothing.
+        in_memory = last_terms if last_terms and digest == _digest(old.files) else {}
         try:
             for row, lines, span in old.entries():
                 if row in wanted:
