@@ -1366,24 +1366,27 @@ class _IndexState:
                 fuzzy[2].append(entry(k.entry))
             return row
 
+        def entry_rows_of(mapping: Mapping[str, list[_Entry]]) -> Iterator[list[int]]:
+            return ([entry(e) for e in items] for items in mapping.values())
+
+        def slug_rows_of(mapping: Mapping[str, Iterable[str]]) -> Iterator[list[int]]:
+            return (sorted(slug_rows[s] for s in items) for items in mapping.values())
+
         def of_entries(mapping: Mapping[str, list[_Entry]]) -> list[Any]:
-            return [list(mapping), [[entry(e) for e in items] for items in mapping.values()]]
+            return [list(mapping), list(entry_rows_of(mapping))]
 
         def of_keys(mapping: Mapping[str, list[_FuzzyKey]]) -> list[Any]:
             return [list(mapping), [[key(k) for k in items] for items in mapping.values()]]
 
         def of_slugs(mapping: Mapping[str, Iterable[str]]) -> list[Any]:
-            rows = [sorted(slug_rows[s] for s in items) for items in mapping.values()]
-            return [list(mapping), rows]
+            return [list(mapping), list(slug_rows_of(mapping))]
 
         # The large sections, as the same JSON text made a batch of rows at a time.
         def entries_text(mapping: Mapping[str, list[_Entry]]) -> JsonText:
-            rows = ([entry(e) for e in items] for items in mapping.values())
-            return JsonText.columns(list(mapping), rows)
+            return JsonText.columns(list(mapping), entry_rows_of(mapping))
 
         def slugs_text(mapping: Mapping[str, Iterable[str]]) -> JsonText:
-            rows = (sorted(slug_rows[s] for s in items) for items in mapping.values())
-            return JsonText.columns(list(mapping), rows)
+            return JsonText.columns(list(mapping), slug_rows_of(mapping))
 
         yield "version", _IndexState.VERSION
         yield "slugs", list(g._terms)
